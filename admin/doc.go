@@ -3,4 +3,29 @@
 //
 // It must not import store or sip: it declares the interfaces it needs, in its
 // own types, and the root package adapts the store to them.
+//
+// Resources, all behind "Authorization: Bearer <token>":
+//
+//	POST   /api/v1/users                                 201, Location
+//	GET    /api/v1/users?limit=&offset=&site=&department= {"users": [...], "total": N}
+//	GET    /api/v1/users/{extension}
+//	PATCH  /api/v1/users/{extension}                     absent fields stay unchanged
+//	DELETE /api/v1/users/{extension}                     204
+//	POST   /api/v1/users/{extension}/phones              201, Location
+//	GET    /api/v1/users/{extension}/phones              {"phones": [...]}
+//	GET    /api/v1/users/{extension}/phones/{name}
+//	PATCH  /api/v1/users/{extension}/phones/{name}
+//	DELETE /api/v1/users/{extension}/phones/{name}       204
+//	GET    /api/v1/registrations?extension=              {"registrations": [...]}
+//
+// /healthz and /metrics need no token.
+//
+// Secrets (password, voicemail PIN, SIP password) are write-only: no answer
+// carries them, except the SIP password the backend generates for a phone
+// created without one, shown once in the answer that created it.
+//
+// Request bodies are strict: application/json, at most 1 MiB, one object, no
+// unknown or read-only field, no null. Every error answer is
+// {"error": message, "field": field, "rule": rule}, field and rule when they
+// apply.
 package admin
