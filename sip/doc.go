@@ -3,7 +3,7 @@
 // (later) the forking proxy and call table.
 //
 // It must not import store, admin, voicemail or provisioning: it declares the
-// small interfaces it needs (Credentials, BindingStore) and the root package
+// small interfaces it needs (PhoneDirectory, BindingStore) and the root package
 // wires concrete types into them.
 //
 // The sipgo message package is imported as gosip to keep this package's name.

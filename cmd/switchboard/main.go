@@ -1,0 +1,139 @@
+// Command switchboard runs the Switchboard PBX.
+//
+//	switchboard serve [flags]
+//
+// Every flag has an environment equivalent: --db is SWITCHBOARD_DB,
+// --admin-token is SWITCHBOARD_ADMIN_TOKEN, and so on.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/emiago/sipgo/sip"
+
+	"switchboard"
+	sbsip "switchboard/sip"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		fmt.Fprintln(os.Stderr, "switchboard:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `Usage: switchboard serve [flags]
+
+Runs the PBX: SIP registrar on UDP and TCP, admin API over HTTP.
+Every flag can also be set in the environment as SWITCHBOARD_<NAME>,
+upper-case with dashes as underscores (--admin-token: SWITCHBOARD_ADMIN_TOKEN).
+`
+
+func run(args []string) error {
+	if len(args) == 0 || args[0] != "serve" {
+		fmt.Fprint(os.Stderr, usage)
+		return errors.New("expected the command 'serve'")
+	}
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.Usage = func() { fmt.Fprint(fs.Output(), usage, "\nFlags:\n"); fs.PrintDefaults() }
+
+	var cfg switchboard.Config
+	fs.StringVar(&cfg.DBPath, "db", "switchboard.db", "SQLite database file")
+	fs.StringVar(&cfg.DataDir, "data-dir", "data", "directory for audio and other files")
+	fs.StringVar(&cfg.SIPAddr, "sip", "0.0.0.0:5060", "SIP listen address, UDP and TCP")
+	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "admin API listen address")
+	fs.StringVar(&cfg.Domain, "domain", "", "SIP domain and digest realm (default: this host's first IPv4 address)")
+	fs.StringVar(&cfg.Advertise, "advertise", "", "host[:port] to put in SIP headers (default: the listening address)")
+	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin API bearer token (default: generated on first start and printed once)")
+	fs.BoolVar(&cfg.Demo, "demo", false, "create demo users 1001/1002 with phones 1001a/1002a on an empty database and print their credentials")
+	minExp := fs.Duration("min-expires", sbsip.DefaultConfig.MinExpires, "shortest registration accepted (shorter: 423)")
+	maxExp := fs.Duration("max-expires", sbsip.DefaultConfig.MaxExpires, "longest registration granted (longer is shortened)")
+	keepalive := fs.Duration("keepalive", sbsip.DefaultConfig.KeepaliveInterval, "OPTIONS ping interval to registered contacts (0 disables)")
+	maxContacts := fs.Int("max-contacts", sbsip.DefaultConfig.MaxContactsPerPhone, "registered contacts per phone; the oldest is replaced beyond it")
+	blockAfter := fs.Int("block-after", sbsip.DefaultGuardConfig.BlockAfter, "authentication failures from one address within 10 minutes before it is blocked")
+	blockFor := fs.Duration("block-for", sbsip.DefaultGuardConfig.BlockFor, "how long a failing address stays blocked")
+	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
+	logFormat := fs.String("log-format", "text", "text or json")
+
+	if err := applyEnv(fs); err != nil {
+		return err
+	}
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, opts)
+	if *logFormat == "json" {
+		h = slog.NewJSONHandler(os.Stderr, opts)
+	}
+	logger := slog.New(h)
+	slog.SetDefault(logger)
+	sip.SetDefaultLogger(logger)
+
+	cfg.Logger = logger
+	cfg.SIP.MinExpires = *minExp
+	cfg.SIP.MaxExpires = *maxExp
+	cfg.SIP.KeepaliveInterval = *keepalive
+	if *keepalive == 0 {
+		cfg.SIP.KeepaliveInterval = -1
+	}
+	cfg.SIP.MaxContactsPerPhone = *maxContacts
+	cfg.SIP.Guard = sbsip.DefaultGuardConfig
+	cfg.SIP.Guard.BlockAfter = *blockAfter
+	cfg.SIP.Guard.BlockFor = *blockFor
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		// A second signal stops at once.
+		<-ctx.Done()
+		stop()
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+		<-sig
+		fmt.Fprintln(os.Stderr, "switchboard: second signal, stopping now")
+		os.Exit(1)
+	}()
+
+	eng, err := switchboard.New(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	return eng.Run(ctx)
+}
+
+// applyEnv sets flags from SWITCHBOARD_* variables before the command line
+// is parsed, so the command line wins.
+func applyEnv(fs *flag.FlagSet) error {
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		name := "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		v, ok := os.LookupEnv(name)
+		if !ok || err != nil {
+			return
+		}
+		if e := f.Value.Set(v); e != nil {
+			err = fmt.Errorf("%s=%q: %w", name, v, e)
+		}
+	})
+	return err
+}

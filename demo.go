@@ -1,0 +1,63 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"switchboard/store"
+)
+
+// demoUsers are created by Config.Demo on an empty database.
+var demoUsers = []struct{ ext, first, last, phone string }{
+	{"1001", "Ada", "Lovelace", "1001a"},
+	{"1002", "Alan", "Turing", "1002a"},
+}
+
+// prepareDemo creates the demo users and phones when the database has no
+// users. Either way it prints the demo phones' credentials, so that `make
+// run` always tells how to register a softphone.
+func (e *Engine) prepareDemo(ctx context.Context) error {
+	n, err := e.db.Users().Count(ctx)
+	if err != nil {
+		return fmt.Errorf("count users: %w", err)
+	}
+	if n == 0 {
+		for _, d := range demoUsers {
+			u := store.NewUser{User: store.User{
+				Extension: d.ext, FirstName: d.first, LastName: d.last,
+				CallerIDName: d.first + " " + d.last, VoicemailEnabled: true,
+				AnnounceInDirectory: true, ListInDirectory: true,
+			}}
+			if _, err := e.db.Users().Create(ctx, u); err != nil {
+				return fmt.Errorf("create demo user %s: %w", d.ext, err)
+			}
+			if _, err := e.db.Phones().Create(ctx, d.ext, store.Phone{Name: d.phone}); err != nil {
+				return fmt.Errorf("create demo phone %s: %w", d.phone, err)
+			}
+		}
+		e.log.Info("demo users created", "users", len(demoUsers))
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nDemo phones (register a softphone with one of these):\n")
+	for _, d := range demoUsers {
+		p, err := e.db.Phones().FindByName(ctx, d.phone)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("find demo phone %s: %w", d.phone, err)
+		}
+		fmt.Fprintf(&b, "  extension %s (%s %s): username %s  password %s\n", d.ext, d.first, d.last, p.Name, p.SIPPassword)
+	}
+	server := e.cfg.Domain
+	if _, port, err := net.SplitHostPort(e.cfg.SIPAddr); err == nil && port != "5060" {
+		server = net.JoinHostPort(e.cfg.Domain, port)
+	}
+	fmt.Fprintf(&b, "  registrar / SIP server: %s  domain (realm): %s  transport: UDP or TCP\n", server, e.cfg.Domain)
+	fmt.Fprintf(&b, "  baresip account line: <sip:1001a@%s>;auth_pass=PASSWORD;outbound=\"sip:%s\"\n\n", e.cfg.Domain, server)
+	fmt.Fprint(e.cfg.Out, b.String())
+	return nil
+}

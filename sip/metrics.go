@@ -1,0 +1,93 @@
+package sip
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// metrics are the SIP side's Prometheus series. Labels take values from
+// fixed sets only (methodLabel folds unknown methods), so their number is
+// bounded whatever arrives on the wire.
+type metrics struct {
+	requests   *prometheus.CounterVec   // method
+	responses  *prometheus.CounterVec   // method, class
+	latency    *prometheus.HistogramVec // method
+	register   *prometheus.CounterVec   // outcome
+	authFail   *prometheus.CounterVec   // reason
+	blockedTot prometheus.Counter
+	unparsable prometheus.Counter
+	pings      *prometheus.CounterVec // result
+}
+
+func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
+	m := &metrics{
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "requests_total",
+			Help: "SIP requests received, by method.",
+		}, []string{"method"}),
+		responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "responses_total",
+			Help: "SIP responses sent, by request method and status class (1xx..6xx).",
+		}, []string{"method", "class"}),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "handler_duration_seconds",
+			Help:    "Time from a request's arrival to its final response, by method.",
+			Buckets: []float64{.00005, .0001, .00025, .0005, .001, .0025, .005, .01, .025, .05, .1, .5},
+		}, []string{"method"}),
+		register: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "register_total",
+			Help: "REGISTER outcomes: challenged, registered, unregistered, auth_failed, stale_nonce, forbidden, interval_too_brief, invalid, out_of_order, throttled, blocked.",
+		}, []string{"outcome"}),
+		authFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "auth_failures_total",
+			Help: "Digest authentication failures, by reason (bad_credentials, replay, malformed).",
+		}, []string{"reason"}),
+		blockedTot: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "sources_blocked_total",
+			Help: "Times a source address was blocked after repeated authentication failures.",
+		}),
+		unparsable: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "unparsable_messages_total",
+			Help: "Datagrams and stream messages that could not be parsed as SIP.",
+		}),
+		pings: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "keepalives_total",
+			Help: "OPTIONS keepalives sent to registered contacts, by result (answered, timeout, error).",
+		}, []string{"result"}),
+	}
+	if reg == nil {
+		return m
+	}
+	reg.MustRegister(m.requests, m.responses, m.latency, m.register, m.authFail, m.blockedTot, m.unparsable, m.pings,
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "registrations",
+			Help: "Registered contacts (bindings) now.",
+		}, func() float64 { return float64(s.bindings.len()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "blocked_sources",
+			Help: "Source addresses blocked now after repeated authentication failures.",
+		}, func() float64 { return float64(s.guard.blockedCount(s.now())) }),
+	)
+	return m
+}
+
+// methodLabel bounds the method label to the methods SIP defines.
+func methodLabel(m gosip.RequestMethod) string {
+	switch m {
+	case gosip.INVITE, gosip.ACK, gosip.CANCEL, gosip.BYE, gosip.REGISTER, gosip.OPTIONS,
+		gosip.SUBSCRIBE, gosip.NOTIFY, gosip.REFER, gosip.INFO, gosip.MESSAGE, gosip.PRACK,
+		gosip.UPDATE, gosip.PUBLISH:
+		return string(m)
+	}
+	return "other"
+}
+
+var statusClasses = [...]string{"other", "1xx", "2xx", "3xx", "4xx", "5xx", "6xx"}
+
+func statusClass(code int) string {
+	if c := code / 100; c >= 1 && c <= 6 {
+		return statusClasses[c]
+	}
+	return statusClasses[0]
+}

@@ -1,0 +1,584 @@
+package sip
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/prometheus/client_golang/prometheus"
+
+	gosip "github.com/emiago/sipgo/sip"
+)
+
+// Phone is what the registrar knows of a device that may register: its auth
+// name, its SIP secret, and the extension of the user it belongs to.
+type Phone struct {
+	Name      string
+	Password  string
+	Extension string
+}
+
+// PhoneDirectory finds phones by auth name. It is on the REGISTER path, so
+// implementations cache.
+type PhoneDirectory interface {
+	LookupPhone(ctx context.Context, name string) (Phone, bool, error)
+}
+
+// Config sets the registrar's behaviour. Zero values take the defaults of
+// DefaultConfig.
+type Config struct {
+	// Realm is the SIP domain, used as the digest realm.
+	Realm string
+	// Advertise is the host[:port] this engine puts in the headers it
+	// writes (Via of its own requests, later Record-Route); empty means the
+	// listening socket's address. Behind NAT or a SIP edge it must be set.
+	Advertise string
+	// MinExpires, MaxExpires and DefaultExpires clamp registration
+	// lifetimes (RFC 3261 §10.3 step 7): below the minimum is 423.
+	MinExpires, MaxExpires, DefaultExpires time.Duration
+	// MaxContactsPerPhone bounds one phone's bindings; the oldest is
+	// replaced by a new one.
+	MaxContactsPerPhone int
+	// KeepaliveInterval is how often every registered contact gets an
+	// OPTIONS; contacts that miss two count as offline. Negative turns it
+	// off.
+	KeepaliveInterval time.Duration
+	// NonceLifetime is how long a digest nonce is accepted.
+	NonceLifetime time.Duration
+	// NonceSecret signs nonces. A nonce signed with it by another engine
+	// (or before a restart) is answered with stale=true, never counted as
+	// a failure.
+	NonceSecret []byte
+	// Algorithms lists the digest algorithms offered, in order of
+	// preference (RFC 8760 §2.4: one challenge each).
+	Algorithms []Algorithm
+	// FlushInterval is how often binding changes are written to the store.
+	FlushInterval time.Duration
+	// Guard sets the throttling and blocking of failing sources.
+	Guard GuardConfig
+}
+
+// DefaultConfig holds the defaults.
+var DefaultConfig = Config{
+	Realm:               "switchboard.local",
+	MinExpires:          60 * time.Second,
+	MaxExpires:          3600 * time.Second,
+	DefaultExpires:      3600 * time.Second,
+	MaxContactsPerPhone: 5,
+	KeepaliveInterval:   30 * time.Second,
+	NonceLifetime:       5 * time.Minute,
+	Algorithms:          []Algorithm{AlgorithmMD5, AlgorithmSHA256},
+	FlushInterval:       500 * time.Millisecond,
+	Guard:               DefaultGuardConfig,
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig
+	if c.Realm == "" {
+		c.Realm = d.Realm
+	}
+	if c.MinExpires <= 0 {
+		c.MinExpires = d.MinExpires
+	}
+	if c.MaxExpires <= 0 {
+		c.MaxExpires = d.MaxExpires
+	}
+	if c.DefaultExpires <= 0 {
+		c.DefaultExpires = d.DefaultExpires
+	}
+	if c.MaxContactsPerPhone <= 0 {
+		c.MaxContactsPerPhone = d.MaxContactsPerPhone
+	}
+	switch {
+	case c.KeepaliveInterval == 0:
+		c.KeepaliveInterval = d.KeepaliveInterval
+	case c.KeepaliveInterval < 0:
+		c.KeepaliveInterval = 0
+	}
+	if c.NonceLifetime <= 0 {
+		c.NonceLifetime = d.NonceLifetime
+	}
+	if len(c.Algorithms) == 0 {
+		c.Algorithms = d.Algorithms
+	}
+	if c.FlushInterval <= 0 {
+		c.FlushInterval = d.FlushInterval
+	}
+	if c.Guard == (GuardConfig{}) {
+		c.Guard = d.Guard
+	}
+	return c
+}
+
+// Option sets an injectable of the Server.
+type Option func(*Server)
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(s *Server) { s.log = l } }
+
+// WithClock sets the clock (default time.Now).
+func WithClock(now func() time.Time) Option { return func(s *Server) { s.now = now } }
+
+// WithRegisterer registers the Server's metrics.
+func WithRegisterer(r prometheus.Registerer) Option { return func(s *Server) { s.reg = r } }
+
+// Server is the SIP endpoint: it validates every request, answers REGISTER
+// and OPTIONS itself, keeps the bindings, and pings registered contacts.
+//
+// On UDP, REGISTER and OPTIONS are answered statelessly from the socket's
+// read path, with a short cache of responses for retransmissions, instead of
+// a sipgo transaction each: a transaction pins its parsed messages and a
+// timer for 32 s, which at registration rates costs gigabytes.
+type Server struct {
+	cfg      Config
+	phones   PhoneDirectory
+	store    BindingStore
+	log      *slog.Logger
+	now      func() time.Time
+	reg      prometheus.Registerer
+	metrics  *metrics
+	bindings *bindingTable
+	guard    *guard
+	nonces   *Nonces
+	cache    *responseCache
+	parser   *gosip.Parser
+	parseLog *ParseErrorLog
+	pings    *keepalive
+
+	advertiseHost string
+	advertisePort int
+
+	ua  *sipgo.UserAgent
+	srv *sipgo.Server
+
+	connMu sync.RWMutex // guards udpConns
+	// udpConns are the UDP listeners by local address, for answering from
+	// the socket a request came in on.
+	udpConns map[string]net.PacketConn
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+}
+
+// NewServer builds a Server. Start must be called before serving.
+func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Option) (*Server, error) {
+	cfg = cfg.withDefaults()
+	s := &Server{
+		cfg:      cfg,
+		phones:   phones,
+		store:    store,
+		log:      slog.Default(),
+		now:      time.Now,
+		bindings: newBindingTable(),
+		guard:    newGuard(cfg.Guard),
+		cache:    newResponseCache(3*time.Second, 200_000),
+		parser:   gosip.NewParser(),
+		udpConns: make(map[string]net.PacketConn),
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	if cfg.Advertise != "" {
+		host, port, err := gosip.ParseAddr(cfg.Advertise)
+		if err != nil {
+			// A host without a port: the port stays implicit (5060).
+			host, port = strings.Trim(cfg.Advertise, "[]"), 0
+		}
+		s.advertiseHost, s.advertisePort = host, port
+	}
+	secret := cfg.NonceSecret
+	if len(secret) == 0 {
+		secret = make([]byte, 32)
+		if _, err := rand.Read(secret); err != nil {
+			return nil, fmt.Errorf("nonce secret: %w", err)
+		}
+	}
+	s.nonces = NewNonces(secret, cfg.NonceLifetime, 1<<20, s.now)
+	s.metrics = newMetrics(s.reg, s)
+	s.parseLog = NewParseErrorLog(s.log, 5)
+	s.pings = newKeepalive(s)
+
+	sipgoLog := slog.New(newLimitedHandler(s.log.Handler(), 5))
+	ua, err := sipgo.NewUA(
+		sipgo.WithUserAgentParser(gosip.NewParser()),
+		sipgo.WithUserAgentTransportLayerOptions(
+			gosip.WithTransportLayerLogger(sipgoLog),
+			gosip.WithTransportLayerReadFilter(s.readFilter),
+		),
+		sipgo.WithUserAgentTransactionLayerOptions(
+			gosip.WithTransactionLayerLogger(sipgoLog),
+			gosip.WithTransactionLayerUnhandledResponseHandler(s.onStrayResponse),
+		),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("sip user agent: %w", err)
+	}
+	srv, err := sipgo.NewServer(ua, sipgo.WithServerLogger(sipgoLog))
+	if err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip server: %w", err)
+	}
+	s.ua, s.srv = ua, srv
+	srv.OnRegister(s.onTransactionRequest)
+	srv.OnOptions(s.onTransactionRequest)
+	srv.OnNoRoute(s.onTransactionRequest)
+	return s, nil
+}
+
+// Start restores the persisted bindings and starts the background work
+// (write-behind, expiry sweep, keepalives). It returns once bindings are
+// loaded.
+func (s *Server) Start(ctx context.Context) error {
+	bs, err := s.store.LoadBindings(ctx, s.now())
+	if err != nil {
+		return fmt.Errorf("load bindings: %w", err)
+	}
+	s.bindings.load(bs)
+	s.log.Info("bindings restored", "count", len(bs))
+
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.wg.Add(2)
+	go s.flushLoop()
+	go s.sweepLoop()
+	if s.cfg.KeepaliveInterval > 0 {
+		s.wg.Add(1)
+		go s.pings.run(s.ctx, &s.wg)
+	}
+	return nil
+}
+
+// ServeUDP serves SIP on a UDP socket until it is closed.
+func (s *Server) ServeUDP(conn net.PacketConn) error {
+	key := conn.LocalAddr().String()
+	s.connMu.Lock()
+	s.udpConns[key] = conn
+	s.connMu.Unlock()
+	defer func() {
+		s.connMu.Lock()
+		delete(s.udpConns, key)
+		s.connMu.Unlock()
+	}()
+	err := s.srv.ServeUDP(conn)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// ServeTCP serves SIP on a TCP listener until it is closed.
+func (s *Server) ServeTCP(l net.Listener) error {
+	err := s.srv.ServeTCP(l)
+	if errors.Is(err, net.ErrClosed) {
+		return nil
+	}
+	return err
+}
+
+// Close stops the background work, saves what is unsaved and closes the
+// SIP stack. The listeners are the caller's to close.
+func (s *Server) Close() error {
+	if s.cancel != nil {
+		s.cancel()
+	}
+	s.wg.Wait()
+	var errs []error
+	if s.ctx != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		errs = append(errs, s.flush(ctx))
+		cancel()
+	}
+	errs = append(errs, s.ua.Close())
+	return errors.Join(errs...)
+}
+
+// Lookup returns the reachable, unexpired bindings of an extension.
+func (s *Server) Lookup(extension string) []Binding {
+	return s.bindings.lookup(extension, s.now())
+}
+
+// Bindings returns every live binding.
+func (s *Server) Bindings() []Binding { return s.bindings.all() }
+
+// Flush writes the pending binding changes to the store now.
+func (s *Server) Flush(ctx context.Context) error { return s.flush(ctx) }
+
+func (s *Server) flush(ctx context.Context) error {
+	ups, dels := s.bindings.takeChanges()
+	if len(ups) == 0 && len(dels) == 0 {
+		return nil
+	}
+	if err := s.store.SaveBindings(ctx, ups, dels); err != nil {
+		s.bindings.restoreChanges(ups, dels)
+		return fmt.Errorf("save %d bindings: %w", len(ups)+len(dels), err)
+	}
+	return nil
+}
+
+func (s *Server) flushLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(s.cfg.FlushInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			if err := s.flush(s.ctx); err != nil && s.ctx.Err() == nil {
+				s.log.Error("binding write-behind", "error", err)
+			}
+		}
+	}
+}
+
+// sweepLoop expires bindings on time, in memory every second and in the
+// store with an idempotent query every 30 s, and ages the caches.
+func (s *Server) sweepLoop() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	var ticks int
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-t.C:
+			now := s.now()
+			if n := s.bindings.expire(now); n > 0 {
+				s.log.Debug("bindings expired", "count", n)
+			}
+			s.cache.tick(now)
+			ticks++
+			if ticks%30 == 0 {
+				s.guard.sweep(now)
+				if _, err := s.store.DeleteExpiredBindings(s.ctx, now); err != nil && s.ctx.Err() == nil {
+					s.log.Error("sweep expired bindings", "error", err)
+				}
+			}
+		}
+	}
+}
+
+// readFilter sees every UDP datagram before sipgo parses it. It handles
+// what the registrar answers itself and passes the rest on to sipgo.
+func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, error) {
+	if p.Transport != "UDP" {
+		return data, nil
+	}
+	// Never return an error: sipgo stops reading the socket on one.
+	return s.handleDatagram(p.LocalAddr, p.RemoteAddr, data), nil
+}
+
+func isKeepaliveCRLF(data []byte) bool {
+	if len(data) > 4 {
+		return false
+	}
+	for _, c := range data {
+		if c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte) []byte {
+	if isKeepaliveCRLF(data) {
+		return nil
+	}
+	start := time.Now()
+	src := raddr.String()
+	msg, err := s.parser.ParseSIP(data)
+	if err != nil {
+		s.metrics.unparsable.Inc()
+		s.parseLog.Log(src, data, err)
+		return nil
+	}
+	switch m := msg.(type) {
+	case *gosip.Response:
+		if s.pings.isKeepalive(m) {
+			s.pings.answered(m)
+			return nil
+		}
+		return data
+	case *gosip.Request:
+		m.SetSource(src)
+		m.SetTransport("UDP")
+		if s.guard.blocked(sourceIP(src), s.now()) {
+			return nil
+		}
+		s.metrics.requests.WithLabelValues(methodLabel(m.Method)).Inc()
+		if rej := ValidateRequest(m, true); rej != nil {
+			if !m.IsAck() {
+				s.writeUDP(laddr, raddr, m, RejectionResponse(m, rej), "", start)
+			}
+			return nil
+		}
+		switch {
+		case m.Method == gosip.REGISTER:
+			key := retransmissionKey(m)
+			if b := s.cache.get(key); b != nil {
+				s.writeRaw(laddr, raddr, b)
+				return nil
+			}
+			if res := s.register(m); res != nil {
+				s.writeUDP(laddr, raddr, m, res, key, start)
+			}
+			return nil
+		case m.Method == gosip.OPTIONS && !hasToTag(m):
+			s.writeUDP(laddr, raddr, m, s.options(m), "", start)
+			return nil
+		}
+		return data
+	}
+	return nil
+}
+
+// onTransactionRequest serves requests that came through sipgo's
+// transaction layer: everything on TCP, and on UDP what the read path
+// passed on.
+func (s *Server) onTransactionRequest(req *gosip.Request, tx gosip.ServerTransaction) {
+	start := time.Now()
+	udp := req.Transport() == "UDP"
+	if !udp {
+		if s.guard.blocked(sourceIP(req.Source()), s.now()) {
+			return
+		}
+		s.metrics.requests.WithLabelValues(methodLabel(req.Method)).Inc()
+	}
+	var res *gosip.Response
+	if rej := ValidateRequest(req, udp); rej != nil {
+		res = RejectionResponse(req, rej)
+	} else {
+		switch {
+		case req.Method == gosip.REGISTER:
+			res = s.register(req)
+		case req.Method == gosip.OPTIONS && !hasToTag(req):
+			res = s.options(req)
+		case req.IsAck():
+			return
+		default:
+			res = gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+			res.AppendHeader(allowHeader)
+		}
+	}
+	if res == nil {
+		return
+	}
+	if err := tx.Respond(res); err != nil {
+		s.log.Debug("respond", "method", req.Method, "source", req.Source(), "error", err)
+		return
+	}
+	s.observe(req, res, start)
+}
+
+func (s *Server) observe(req *gosip.Request, res *gosip.Response, start time.Time) {
+	method := methodLabel(req.Method)
+	s.metrics.responses.WithLabelValues(method, statusClass(res.StatusCode)).Inc()
+	s.metrics.latency.WithLabelValues(method).Observe(time.Since(start).Seconds())
+}
+
+// writeUDP sends a response from the socket the request arrived on, to the
+// address it came from (RFC 3581 §4: symmetric response routing), and
+// caches it for retransmissions when key is set.
+func (s *Server) writeUDP(laddr, raddr net.Addr, req *gosip.Request, res *gosip.Response, key string, start time.Time) {
+	b := []byte(res.String())
+	if key != "" {
+		s.cache.put(key, b, s.now())
+	}
+	s.writeRaw(laddr, raddr, b)
+	s.observe(req, res, start)
+}
+
+func (s *Server) writeRaw(laddr, raddr net.Addr, b []byte) {
+	conn := s.udpConn(laddr)
+	if conn == nil {
+		return
+	}
+	if _, err := conn.WriteTo(b, raddr); err != nil {
+		s.log.Debug("udp write", "to", raddr.String(), "error", err)
+	}
+}
+
+func (s *Server) udpConn(laddr net.Addr) net.PacketConn {
+	s.connMu.RLock()
+	defer s.connMu.RUnlock()
+	if len(s.udpConns) == 1 {
+		for _, c := range s.udpConns {
+			return c
+		}
+	}
+	return s.udpConns[laddr.String()]
+}
+
+var allowHeader = gosip.NewHeader("Allow", "REGISTER, OPTIONS")
+
+// options answers an out-of-dialog OPTIONS (RFC 3261 §11.2).
+func (s *Server) options(req *gosip.Request) *gosip.Response {
+	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
+	res.AppendHeader(allowHeader)
+	res.AppendHeader(gosip.NewHeader("Accept", "application/sdp"))
+	res.AppendHeader(gosip.NewHeader("Supported", "path, outbound"))
+	return res
+}
+
+// retransmissionKey identifies a request and its retransmissions
+// (RFC 3261 §17.2.3: the top Via branch, plus Call-ID and CSeq so that a
+// pre-RFC 3261 client without a unique branch still matches correctly).
+func retransmissionKey(req *gosip.Request) string {
+	var branch string
+	if v := req.Via(); v != nil {
+		branch, _ = v.Params.Get("branch")
+	}
+	cseq := req.CSeq()
+	callID := req.CallID()
+	n := 0
+	if cseq != nil {
+		n = int(cseq.SeqNo)
+	}
+	id := ""
+	if callID != nil {
+		id = string(*callID)
+	}
+	return branch + "\x00" + id + "\x00" + itoa(n) + "\x00" + req.Source()
+}
+
+func itoa(n int) string {
+	var b [20]byte
+	i := len(b)
+	if n == 0 {
+		return "0"
+	}
+	for n > 0 {
+		i--
+		b[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(b[i:])
+}
+
+func hasToTag(req *gosip.Request) bool {
+	to := req.To()
+	return to != nil && to.Params.Has("tag")
+}
+
+// sourceIP strips the port from an ip:port source address.
+func sourceIP(src string) string {
+	host, _, err := net.SplitHostPort(src)
+	if err != nil {
+		return src
+	}
+	return host
+}
+
+// ForgetPhone drops a deleted phone's bindings at once.
+func (s *Server) ForgetPhone(name string) { s.bindings.removePhone(name) }
+
+// MoveExtension re-files the bindings of an extension that was renumbered.
+func (s *Server) MoveExtension(from, to string) { s.bindings.moveAOR(from, to) }

@@ -1,0 +1,361 @@
+// Package switchboard is the embedding API of the Switchboard PBX engine:
+// Config, New, (*Engine).Run and Close. It wires the store, the SIP server
+// and the admin API together; cmd/switchboard is a thin command line over
+// it, and another Go program can embed the whole PBX the same way.
+package switchboard
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"switchboard/admin"
+	"switchboard/sip"
+	"switchboard/store"
+)
+
+// Config is everything an Engine needs. Zero values take the defaults
+// documented on each field.
+type Config struct {
+	// DBPath is the SQLite database file (default "switchboard.db").
+	DBPath string
+	// DataDir holds audio and other files (default "data").
+	DataDir string
+	// SIPAddr is where SIP is served, on both UDP and TCP
+	// (default "0.0.0.0:5060"; port 0 picks free ports).
+	SIPAddr string
+	// HTTPAddr is where the admin API is served (default "127.0.0.1:8080").
+	HTTPAddr string
+	// Domain is the SIP domain and digest realm (default: this host's
+	// first non-loopback IPv4 address, else 127.0.0.1).
+	Domain string
+	// Advertise is the host[:port] put in SIP headers this engine writes
+	// (default: the listening address).
+	Advertise string
+	// AdminToken is the bearer token of the admin API. When empty, one is
+	// generated on first start, printed once to Out, and only its hash is
+	// kept.
+	AdminToken string
+	// Demo creates users 1001 and 1002 with phones 1001a and 1002a when
+	// the database has no users, and prints their SIP credentials.
+	Demo bool
+	// SIP tunes the registrar; zero fields take sip.DefaultConfig's.
+	SIP sip.Config
+	// Logger receives structured logs (default slog.Default()).
+	Logger *slog.Logger
+	// Out receives the one-time messages meant for the operator: the
+	// generated admin token and the demo credentials (default os.Stdout).
+	Out io.Writer
+	// Now is the clock (default time.Now).
+	Now func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.DBPath == "" {
+		c.DBPath = "switchboard.db"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "data"
+	}
+	if c.SIPAddr == "" {
+		c.SIPAddr = "0.0.0.0:5060"
+	}
+	if c.HTTPAddr == "" {
+		c.HTTPAddr = "127.0.0.1:8080"
+	}
+	if c.Domain == "" {
+		c.Domain = defaultDomain()
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Out == nil {
+		c.Out = os.Stdout
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
+// Engine is a running PBX.
+type Engine struct {
+	cfg      Config
+	log      *slog.Logger
+	db       *store.DB
+	phones   *phoneDirectory
+	sip      *sip.Server
+	registry *prometheus.Registry
+	http     *http.Server
+
+	udp    net.PacketConn
+	tcp    net.Listener
+	httpLn net.Listener
+
+	tokenHash [sha256.Size]byte
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the database, applies migrations, prepares the admin token and
+// the demo users, and binds the listeners. Nothing is served until Run.
+func New(ctx context.Context, cfg Config) (*Engine, error) {
+	cfg = cfg.withDefaults()
+	e := &Engine{cfg: cfg, log: cfg.Logger, registry: prometheus.NewRegistry()}
+	e.registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	db, err := store.Open(ctx, cfg.DBPath)
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", cfg.DBPath, err)
+	}
+	e.db = db
+	ok := false
+	defer func() {
+		if !ok {
+			e.Close()
+		}
+	}()
+
+	if err := e.prepareAdminToken(ctx); err != nil {
+		return nil, err
+	}
+	if cfg.Demo {
+		if err := e.prepareDemo(ctx); err != nil {
+			return nil, err
+		}
+	}
+	secret, err := e.settingSecret(ctx, "sip_nonce_secret")
+	if err != nil {
+		return nil, err
+	}
+
+	sipCfg := cfg.SIP
+	sipCfg.Realm = cfg.Domain
+	sipCfg.Advertise = cfg.Advertise
+	sipCfg.NonceSecret = secret
+	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
+	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
+		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry))
+	if err != nil {
+		return nil, err
+	}
+
+	if err := e.listen(); err != nil {
+		return nil, err
+	}
+	e.http = &http.Server{
+		Handler: admin.NewHandler(admin.Config{
+			Backend:    &adminBackend{db: db, phones: e.phones, sip: e.sip},
+			CheckToken: e.checkToken,
+			Gatherer:   e.registry,
+			Registerer: e.registry,
+			Health:     e.health,
+			Logger:     e.log,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
+	}
+	ok = true
+	return e, nil
+}
+
+func (e *Engine) listen() error {
+	udp, err := net.ListenPacket("udp", e.cfg.SIPAddr)
+	if err != nil {
+		return fmt.Errorf("listen sip udp %s: %w", e.cfg.SIPAddr, err)
+	}
+	e.udp = udp
+	// TCP on the same port as UDP, so a port 0 request gets one port.
+	tcpAddr := e.cfg.SIPAddr
+	if ua, ok := udp.LocalAddr().(*net.UDPAddr); ok {
+		host, _, _ := net.SplitHostPort(e.cfg.SIPAddr)
+		tcpAddr = net.JoinHostPort(host, fmt.Sprint(ua.Port))
+	}
+	tcp, err := net.Listen("tcp", tcpAddr)
+	if err != nil {
+		return fmt.Errorf("listen sip tcp %s: %w", tcpAddr, err)
+	}
+	e.tcp = tcp
+	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen http %s: %w", e.cfg.HTTPAddr, err)
+	}
+	e.httpLn = ln
+	return nil
+}
+
+// SIPAddr is the address SIP is served on (UDP and TCP share the port).
+func (e *Engine) SIPAddr() net.Addr { return e.udp.LocalAddr() }
+
+// HTTPAddr is the address the admin API is served on.
+func (e *Engine) HTTPAddr() net.Addr { return e.httpLn.Addr() }
+
+// Domain is the SIP domain and digest realm in use.
+func (e *Engine) Domain() string { return e.cfg.Domain }
+
+// Run serves SIP and HTTP until ctx is done, then shuts down gracefully:
+// the listeners close, in-flight HTTP requests finish, and binding changes
+// are saved. It returns the first serving error, if any.
+func (e *Engine) Run(ctx context.Context) error {
+	if err := e.sip.Start(ctx); err != nil {
+		return err
+	}
+	errc := make(chan error, 3)
+	go func() { errc <- e.sip.ServeUDP(e.udp) }()
+	go func() { errc <- e.sip.ServeTCP(e.tcp) }()
+	go func() {
+		err := e.http.Serve(e.httpLn)
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		errc <- err
+	}()
+	e.log.Info("switchboard running", "sip", e.SIPAddr().String(), "http", e.HTTPAddr().String(), "domain", e.cfg.Domain)
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+		if runErr != nil {
+			runErr = fmt.Errorf("serve: %w", runErr)
+		}
+	}
+	e.log.Info("switchboard stopping")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := e.http.Shutdown(shutdownCtx); err != nil {
+		e.log.Warn("http shutdown", "error", err)
+	}
+	_ = e.udp.Close()
+	_ = e.tcp.Close()
+	if err := e.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	return runErr
+}
+
+// Close releases everything: SIP stack (after saving bindings),
+// listeners and the database. It is safe to call more than once.
+func (e *Engine) Close() error {
+	e.closeOnce.Do(func() {
+		var errs []error
+		if e.sip != nil {
+			errs = append(errs, e.sip.Close())
+		}
+		for _, c := range []io.Closer{e.udp, e.tcp, e.httpLn} {
+			if c != nil && !isNil(c) {
+				if err := c.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+					errs = append(errs, err)
+				}
+			}
+		}
+		if e.db != nil {
+			errs = append(errs, e.db.Close())
+		}
+		e.closeErr = errors.Join(errs...)
+	})
+	return e.closeErr
+}
+
+func isNil(c io.Closer) bool {
+	switch v := c.(type) {
+	case net.PacketConn:
+		return v == nil
+	case net.Listener:
+		return v == nil
+	}
+	return false
+}
+
+func (e *Engine) health(ctx context.Context) error {
+	if _, err := e.db.Users().Count(ctx); err != nil {
+		e.log.Error("health check", "error", err)
+		return errors.New("database unavailable")
+	}
+	return nil
+}
+
+// prepareAdminToken keeps only a hash of the admin token. A token given in
+// the configuration is used as is; otherwise the first start generates one
+// and prints it once.
+func (e *Engine) prepareAdminToken(ctx context.Context) error {
+	if e.cfg.AdminToken != "" {
+		e.tokenHash = sha256.Sum256([]byte(e.cfg.AdminToken))
+		return nil
+	}
+	token := rand.Text()
+	h := sha256.Sum256([]byte(token))
+	stored, err := e.db.Settings().SetIfAbsent(ctx, "admin_token_sha256", hex.EncodeToString(h[:]))
+	if err != nil {
+		return fmt.Errorf("admin token: %w", err)
+	}
+	b, err := hex.DecodeString(stored)
+	if err != nil || len(b) != sha256.Size {
+		return fmt.Errorf("admin token: stored hash is corrupt")
+	}
+	copy(e.tokenHash[:], b)
+	if subtle.ConstantTimeCompare(b, h[:]) == 1 {
+		fmt.Fprintf(e.cfg.Out, "\nAdmin API token (shown once; only its hash is stored):\n  %s\n\n", token)
+	}
+	return nil
+}
+
+func (e *Engine) checkToken(token string) bool {
+	h := sha256.Sum256([]byte(token))
+	return subtle.ConstantTimeCompare(h[:], e.tokenHash[:]) == 1
+}
+
+// settingSecret returns a 32-byte secret kept in settings, creating it on
+// first use. Engines sharing a database share it.
+func (e *Engine) settingSecret(ctx context.Context, key string) ([]byte, error) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		return nil, err
+	}
+	stored, err := e.db.Settings().SetIfAbsent(ctx, key, hex.EncodeToString(b))
+	if err != nil {
+		return nil, fmt.Errorf("setting %s: %w", key, err)
+	}
+	out, err := hex.DecodeString(stored)
+	if err != nil || len(out) < 16 {
+		return nil, fmt.Errorf("setting %s is corrupt", key)
+	}
+	return out, nil
+}
+
+
+// defaultDomain is the address phones on this machine's network reach it
+// by: its first non-loopback IPv4 address.
+func defaultDomain() string {
+	addrs, err := net.InterfaceAddrs()
+	if err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
+				return n.IP.String()
+			}
+		}
+	}
+	return "127.0.0.1"
+}
