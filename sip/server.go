@@ -289,13 +289,9 @@ func (s *Server) Close() error {
 		s.cancel()
 	}
 	s.wg.Wait()
-	var errs []error
-	if s.ctx != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		errs = append(errs, s.flush(ctx))
-		cancel()
-	}
-	errs = append(errs, s.ua.Close())
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := []error{s.flush(ctx), s.ua.Close()}
 	return errors.Join(errs...)
 }
 
@@ -463,6 +459,10 @@ func (s *Server) onTransactionRequest(req *gosip.Request, tx gosip.ServerTransac
 			res = s.options(req)
 		case req.IsAck():
 			return
+		case methodLabel(req.Method) == "other":
+			// A method this server does not know at all (RFC 3261 §21.5.2).
+			res = gosip.NewResponseFromRequest(req, 501, "Not Implemented", nil)
+			res.AppendHeader(allowHeader)
 		default:
 			res = gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
 			res.AppendHeader(allowHeader)

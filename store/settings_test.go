@@ -1,0 +1,75 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestSettings(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTestDB(t)
+	s := db.Settings()
+
+	v, ok, err := s.Get(ctx, "sip.domain")
+	require.NoError(t, err)
+	require.False(t, ok)
+	require.Equal(t, "", v)
+
+	require.NoError(t, s.Set(ctx, "sip.domain", "example.com"))
+	require.NoError(t, s.Set(ctx, "sip.domain", "pbx.example.com"))
+	require.NoError(t, s.Set(ctx, "empty", ""))
+	v, ok, err = s.Get(ctx, "sip.domain")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "pbx.example.com", v)
+	v, ok, err = s.Get(ctx, "empty")
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, "", v)
+
+	stored, err := s.SetIfAbsent(ctx, "sip.domain", "other.example.com")
+	require.NoError(t, err)
+	require.Equal(t, "pbx.example.com", stored)
+	stored, err = s.SetIfAbsent(ctx, "admin_token_sha256", "abc")
+	require.NoError(t, err)
+	require.Equal(t, "abc", stored)
+
+	all, err := s.All(ctx)
+	require.NoError(t, err)
+	require.Equal(t, map[string]string{"sip.domain": "pbx.example.com", "empty": "", "admin_token_sha256": "abc"}, all)
+
+	requireRule(t, s.Set(ctx, "", "x"), "key", RuleToken)
+	requireRule(t, s.Set(ctx, "a key", "x"), "key", RuleToken)
+	_, err = s.SetIfAbsent(ctx, "a\nkey", "x")
+	requireRule(t, err, "key", RuleToken)
+}
+
+// TestSettingsSetIfAbsentRace: of many callers racing to initialise a key,
+// one wins and every caller learns the winner's value.
+func TestSettingsSetIfAbsentRace(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTestDB(t)
+	const n = 20
+	got := make([]string, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], errs[i] = db.Settings().SetIfAbsent(ctx, "realm.secret", fmt.Sprint("candidate-", i))
+		}()
+	}
+	wg.Wait()
+	for i := range n {
+		require.NoError(t, errs[i])
+		require.Equal(t, got[0], got[i])
+	}
+	v, _, err := db.Settings().Get(ctx, "realm.secret")
+	require.NoError(t, err)
+	require.Equal(t, got[0], v)
+}
