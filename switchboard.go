@@ -124,7 +124,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	db, err := store.Open(ctx, cfg.DBPath)
 	if err != nil {
-		return nil, fmt.Errorf("open database %s: %w", cfg.DBPath, err)
+		return nil, err
 	}
 	e.db = db
 	ok := false
@@ -344,7 +344,6 @@ func (e *Engine) settingSecret(ctx context.Context, key string) ([]byte, error) 
 	}
 	return out, nil
 }
-
 
 // defaultDomain is the address phones on this machine's network reach it
 // by: its first non-loopback IPv4 address.

@@ -27,6 +27,27 @@ type Binding struct {
 
 	// missedPings counts consecutive OPTIONS keepalives without an answer.
 	missedPings int
+	// stored is the expiry the BindingStore holds (zero: not saved yet).
+	stored time.Time
+}
+
+// refreshSlack is how far a refreshed expiry may run ahead of the stored
+// one before the refresh is written: a phone re-registering every few
+// seconds (or a load test) must not turn into a database write each time.
+// After a restart a binding may thus expire up to this much early; phones
+// re-register well before their expiry.
+func refreshSlack(lifetime time.Duration) time.Duration {
+	return min(lifetime/10, time.Minute)
+}
+
+// onlyRefreshed reports whether nb differs from old by no more than what a
+// periodic re-registration changes, within the slack.
+func onlyRefreshed(old, nb *Binding, now time.Time) bool {
+	return !old.stored.IsZero() &&
+		old.Contact == nb.Contact && old.Source == nb.Source && old.Transport == nb.Transport &&
+		old.UserAgent == nb.UserAgent && old.Path == nb.Path && old.Instance == nb.Instance &&
+		old.RegID == nb.RegID && old.AOR == nb.AOR &&
+		nb.Expires.Sub(old.stored) < refreshSlack(nb.Expires.Sub(now))
 }
 
 // Reachable reports whether the contact still answers keepalives.
@@ -74,6 +95,7 @@ func (t *bindingTable) load(bs []Binding) {
 	t.count = 0
 	for i := range bs {
 		b := bs[i]
+		b.stored = b.Expires
 		t.byAOR[b.AOR] = append(t.byAOR[b.AOR], &b)
 		t.count++
 	}
@@ -193,8 +215,12 @@ func (t *bindingTable) apply(tmpl Binding, changes []bindingChange, removeAll bo
 			if list[i].Contact != c.Contact {
 				t.markRemoved(list[i])
 			}
+			skip := onlyRefreshed(list[i], &nb, now)
+			nb.stored = list[i].stored
 			*list[i] = nb
-			t.markDirty(list[i])
+			if !skip {
+				t.markDirty(list[i])
+			}
 			continue
 		}
 		if maxContacts > 0 {
@@ -286,6 +312,7 @@ func (t *bindingTable) takeChanges() ([]Binding, []BindingKey) {
 	}
 	ups := make([]Binding, 0, len(t.dirty))
 	for _, b := range t.dirty {
+		b.stored = b.Expires
 		ups = append(ups, *b)
 	}
 	dels := make([]BindingKey, 0, len(t.removed))
@@ -310,6 +337,13 @@ func (t *bindingTable) restoreChanges(ups []Binding, dels []BindingKey) {
 		if _, newer := t.removed[k]; newer {
 			continue
 		}
+		// Point at the live binding when it still exists, so later
+		// changes and the stored mark apply to it.
+		if live := t.find(ups[i].AOR, k); live != nil {
+			live.stored = time.Time{}
+			t.dirty[k] = live
+			continue
+		}
 		b := ups[i]
 		t.dirty[k] = &b
 	}
@@ -319,6 +353,15 @@ func (t *bindingTable) restoreChanges(ups []Binding, dels []BindingKey) {
 		}
 		t.removed[k] = struct{}{}
 	}
+}
+
+func (t *bindingTable) find(aor string, k BindingKey) *Binding {
+	for _, b := range t.byAOR[aor] {
+		if b.Phone == k.Phone && b.Contact == k.Contact {
+			return b
+		}
+	}
+	return nil
 }
 
 // pingResult records the outcome of a keepalive to one contact.

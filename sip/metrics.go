@@ -17,8 +17,26 @@ type metrics struct {
 	authFail   *prometheus.CounterVec   // reason
 	blockedTot prometheus.Counter
 	unparsable prometheus.Counter
+	shed       prometheus.Counter
 	pings      *prometheus.CounterVec // result
+
+	// Children resolved once: WithLabelValues hashes and locks on every
+	// call, and these are counted per message.
+	registerBy map[string]prometheus.Counter
+	requestBy  map[string]prometheus.Counter
 }
+
+var registerOutcomes = []string{"challenged", "registered", "unregistered", "auth_failed", "stale_nonce",
+	"forbidden", "interval_too_brief", "invalid", "out_of_order", "throttled", "blocked"}
+
+var metricMethods = []string{"INVITE", "ACK", "CANCEL", "BYE", "REGISTER", "OPTIONS", "SUBSCRIBE", "NOTIFY",
+	"REFER", "INFO", "MESSAGE", "PRACK", "UPDATE", "PUBLISH", "other"}
+
+// registered counts one REGISTER outcome.
+func (m *metrics) registered(outcome string) { m.registerBy[outcome].Inc() }
+
+// request counts one request received.
+func (m *metrics) request(method gosip.RequestMethod) { m.requestBy[methodLabel(method)].Inc() }
 
 func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	m := &metrics{
@@ -51,15 +69,27 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Namespace: "switchboard", Subsystem: "sip", Name: "unparsable_messages_total",
 			Help: "Datagrams and stream messages that could not be parsed as SIP.",
 		}),
+		shed: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "shed_messages_total",
+			Help: "UDP requests dropped unanswered because the workers were saturated.",
+		}),
 		pings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "keepalives_total",
 			Help: "OPTIONS keepalives sent to registered contacts, by result (answered, timeout, error).",
 		}, []string{"result"}),
 	}
+	m.registerBy = make(map[string]prometheus.Counter, len(registerOutcomes))
+	for _, o := range registerOutcomes {
+		m.registerBy[o] = m.register.WithLabelValues(o)
+	}
+	m.requestBy = make(map[string]prometheus.Counter, len(metricMethods))
+	for _, k := range metricMethods {
+		m.requestBy[k] = m.requests.WithLabelValues(k)
+	}
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.requests, m.responses, m.latency, m.register, m.authFail, m.blockedTot, m.unparsable, m.pings,
+	reg.MustRegister(m.requests, m.responses, m.latency, m.register, m.authFail, m.blockedTot, m.unparsable, m.shed, m.pings,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "registrations",
 			Help: "Registered contacts (bindings) now.",

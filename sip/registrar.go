@@ -23,21 +23,21 @@ func (s *Server) register(req *gosip.Request) *gosip.Response {
 
 	authz := req.GetHeader("Authorization")
 	if authz == nil {
-		s.metrics.register.WithLabelValues("challenged").Inc()
+		s.metrics.registered("challenged")
 		return s.challenge(req, false)
 	}
 	switch s.guard.check(ip, now) {
 	case verdictBlock:
-		s.metrics.register.WithLabelValues("blocked").Inc()
+		s.metrics.registered("blocked")
 		return nil
 	case verdictThrottle:
-		s.metrics.register.WithLabelValues("throttled").Inc()
+		s.metrics.registered("throttled")
 		return nil
 	}
 
 	creds, err := ParseCredentials(authz.Value())
 	if err != nil {
-		s.metrics.register.WithLabelValues("invalid").Inc()
+		s.metrics.registered("invalid")
 		s.metrics.authFail.WithLabelValues("malformed").Inc()
 		s.securityEvent("malformed credentials", "", ip, err.Error())
 		return gosip.NewResponseFromRequest(req, 400, "Bad Request (malformed Authorization)", nil)
@@ -47,16 +47,16 @@ func (s *Server) register(req *gosip.Request) *gosip.Response {
 	// (the phone is not at fault, and a nonce from a peer engine is not an
 	// attack).
 	if creds.Realm != s.cfg.Realm || !s.offers(creds.Algorithm) {
-		s.metrics.register.WithLabelValues("challenged").Inc()
+		s.metrics.registered("challenged")
 		return s.challenge(req, false)
 	}
 	switch s.nonces.Peek(creds.Nonce) {
 	case NonceValid:
 	case NonceStale:
-		s.metrics.register.WithLabelValues("stale_nonce").Inc()
+		s.metrics.registered("stale_nonce")
 		return s.challenge(req, true)
 	default:
-		s.metrics.register.WithLabelValues("challenged").Inc()
+		s.metrics.registered("challenged")
 		return s.challenge(req, false)
 	}
 
@@ -77,7 +77,7 @@ func (s *Server) register(req *gosip.Request) *gosip.Response {
 		if !found {
 			reason = "unknown_user"
 		}
-		s.metrics.register.WithLabelValues("auth_failed").Inc()
+		s.metrics.registered("auth_failed")
 		s.metrics.authFail.WithLabelValues("bad_credentials").Inc()
 		s.securityEvent("authentication failed", creds.Username, ip, reason)
 		if s.guard.fail(ip, now) {
@@ -91,10 +91,10 @@ func (s *Server) register(req *gosip.Request) *gosip.Response {
 	switch s.nonces.Check(creds.Nonce, creds.NC) {
 	case NonceValid:
 	case NonceStale:
-		s.metrics.register.WithLabelValues("stale_nonce").Inc()
+		s.metrics.registered("stale_nonce")
 		return s.challenge(req, true)
 	default:
-		s.metrics.register.WithLabelValues("auth_failed").Inc()
+		s.metrics.registered("auth_failed")
 		s.metrics.authFail.WithLabelValues("replay").Inc()
 		s.log.Info("digest nonce replayed", "phone", phone.Name, "src", ip)
 		return s.challenge(req, false)
@@ -105,7 +105,7 @@ func (s *Server) register(req *gosip.Request) *gosip.Response {
 	// itself or the extension in To.
 	to := req.To()
 	if to == nil || (to.Address.User != phone.Name && to.Address.User != phone.Extension) {
-		s.metrics.register.WithLabelValues("forbidden").Inc()
+		s.metrics.registered("forbidden")
 		return gosip.NewResponseFromRequest(req, 403, "Forbidden", nil)
 	}
 	return s.bind(req, phone, now)
@@ -117,7 +117,7 @@ func (s *Server) bind(req *gosip.Request, phone Phone, now time.Time) *gosip.Res
 	if h := req.GetHeader("Expires"); h != nil {
 		n, err := strconv.ParseUint(strings.TrimSpace(h.Value()), 10, 32)
 		if err != nil {
-			s.metrics.register.WithLabelValues("invalid").Inc()
+			s.metrics.registered("invalid")
 			return gosip.NewResponseFromRequest(req, 400, "Bad Request (Expires)", nil)
 		}
 		defExpires = time.Duration(n) * time.Second
@@ -129,33 +129,33 @@ func (s *Server) bind(req *gosip.Request, phone Phone, now time.Time) *gosip.Res
 	for _, h := range contacts {
 		c, ok := h.(*gosip.ContactHeader)
 		if !ok {
-			s.metrics.register.WithLabelValues("invalid").Inc()
+			s.metrics.registered("invalid")
 			return gosip.NewResponseFromRequest(req, 400, "Bad Request (Contact)", nil)
 		}
 		if c.Address.Wildcard {
 			// RFC 3261 §10.3 step 6: "*" only alone and with Expires: 0.
 			if len(contacts) != 1 || req.GetHeader("Expires") == nil || defExpires != 0 {
-				s.metrics.register.WithLabelValues("invalid").Inc()
+				s.metrics.registered("invalid")
 				return gosip.NewResponseFromRequest(req, 400, "Bad Request (wildcard Contact)", nil)
 			}
 			removeAll = true
 			continue
 		}
 		if c.Address.Scheme != "sip" && c.Address.Scheme != "sips" || c.Address.Host == "" {
-			s.metrics.register.WithLabelValues("invalid").Inc()
+			s.metrics.registered("invalid")
 			return gosip.NewResponseFromRequest(req, 400, "Bad Request (Contact URI)", nil)
 		}
 		exp := defExpires
 		if v, ok := c.Params.Get("expires"); ok {
 			n, err := strconv.ParseUint(v, 10, 32)
 			if err != nil {
-				s.metrics.register.WithLabelValues("invalid").Inc()
+				s.metrics.registered("invalid")
 				return gosip.NewResponseFromRequest(req, 400, "Bad Request (Contact expires)", nil)
 			}
 			exp = time.Duration(n) * time.Second
 		}
 		if exp > 0 && exp < s.cfg.MinExpires {
-			s.metrics.register.WithLabelValues("interval_too_brief").Inc()
+			s.metrics.registered("interval_too_brief")
 			res := gosip.NewResponseFromRequest(req, 423, "Interval Too Brief", nil)
 			res.AppendHeader(gosip.NewHeader("Min-Expires", strconv.Itoa(int(s.cfg.MinExpires/time.Second))))
 			return res
@@ -202,7 +202,7 @@ func (s *Server) bind(req *gosip.Request, phone Phone, now time.Time) *gosip.Res
 		var outOfOrder bool
 		current, outOfOrder = s.bindings.apply(tmpl, changes, removeAll, s.cfg.MaxContactsPerPhone, now)
 		if outOfOrder {
-			s.metrics.register.WithLabelValues("out_of_order").Inc()
+			s.metrics.registered("out_of_order")
 			return gosip.NewResponseFromRequest(req, 500, "Server Internal Error (CSeq out of order)", nil)
 		}
 	}
@@ -218,9 +218,9 @@ func (s *Server) bind(req *gosip.Request, phone Phone, now time.Time) *gosip.Res
 	}
 	res.AppendHeader(gosip.NewHeader("Date", now.UTC().Format(http.TimeFormat)))
 	if len(changes) > 0 && allRemoved(changes) || removeAll {
-		s.metrics.register.WithLabelValues("unregistered").Inc()
+		s.metrics.registered("unregistered")
 	} else {
-		s.metrics.register.WithLabelValues("registered").Inc()
+		s.metrics.registered("registered")
 	}
 	return res
 }

@@ -28,22 +28,42 @@ func newResponseCache(every time.Duration, maxPerGeneration int) *responseCache 
 	}
 }
 
-func (c *responseCache) get(key string) []byte {
+// begin claims key for a request about to be handled. When the key was
+// seen already it reports seen, with the response sent (nil while the
+// original is still being handled: the retransmission is then dropped).
+func (c *responseCache) begin(key string, now time.Time) (resp []byte, seen bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if b, ok := c.cur[key]; ok {
-		return b
+		return b, true
 	}
-	return c.old[key]
-}
-
-func (c *responseCache) put(key string, resp []byte, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
+	if b, ok := c.old[key]; ok {
+		return b, true
+	}
 	if now.Sub(c.rotated) >= c.every || len(c.cur) >= c.max {
 		c.rotateLocked(now)
 	}
-	c.cur[key] = resp
+	c.cur[key] = nil
+	return nil, false
+}
+
+// finish records the response sent for a claimed key.
+func (c *responseCache) finish(key string, resp []byte) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.cur[key]; ok {
+		c.cur[key] = resp
+	} else if _, ok := c.old[key]; ok {
+		c.old[key] = resp
+	}
+}
+
+// abandon forgets a claimed key whose answer is not worth keeping.
+func (c *responseCache) abandon(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.cur, key)
+	delete(c.old, key)
 }
 
 // tick rotates on time even when no request comes, so memory is released.

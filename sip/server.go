@@ -1,12 +1,14 @@
 package sip
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -162,6 +164,7 @@ type Server struct {
 	// udpConns are the UDP listeners by local address, for answering from
 	// the socket a request came in on.
 	udpConns map[string]net.PacketConn
+	udpWork  chan datagram
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -179,9 +182,10 @@ func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Op
 		now:      time.Now,
 		bindings: newBindingTable(),
 		guard:    newGuard(cfg.Guard),
-		cache:    newResponseCache(3*time.Second, 200_000),
+		cache:    newResponseCache(2*time.Second, 100_000),
 		parser:   gosip.NewParser(),
 		udpConns: make(map[string]net.PacketConn),
+		udpWork:  make(chan datagram, 4096),
 	}
 	for _, o := range opts {
 		o(s)
@@ -248,6 +252,10 @@ func (s *Server) Start(ctx context.Context) error {
 	s.wg.Add(2)
 	go s.flushLoop()
 	go s.sweepLoop()
+	for range max(runtime.GOMAXPROCS(0), 2) {
+		s.wg.Add(1)
+		go s.udpWorker()
+	}
 	if s.cfg.KeepaliveInterval > 0 {
 		s.wg.Add(1)
 		go s.pings.run(s.ctx, &s.wg)
@@ -369,7 +377,40 @@ func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, er
 		return data, nil
 	}
 	// Never return an error: sipgo stops reading the socket on one.
-	return s.handleDatagram(p.LocalAddr, p.RemoteAddr, data), nil
+	if bytes.HasPrefix(data, registerPrefix) {
+		// REGISTERs, the bulk of the traffic, are parsed and answered by
+		// a pool of workers: the socket's read goroutine only copies.
+		select {
+		case s.udpWork <- datagram{laddr: p.LocalAddr, raddr: p.RemoteAddr, data: bytes.Clone(data), start: time.Now()}:
+		default:
+			// Overloaded: drop, the phone retransmits (RFC 3261 §17.1.2).
+			s.metrics.shed.Inc()
+		}
+		return nil, nil
+	}
+	return s.handleDatagram(p.LocalAddr, p.RemoteAddr, data, time.Now()), nil
+}
+
+var registerPrefix = []byte("REGISTER ")
+
+// datagram is one UDP request waiting for a worker.
+type datagram struct {
+	laddr, raddr net.Addr
+	data         []byte
+	start        time.Time
+}
+
+// udpWorker handles queued datagrams until the server closes.
+func (s *Server) udpWorker() {
+	defer s.wg.Done()
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case d := <-s.udpWork:
+			s.handleDatagram(d.laddr, d.raddr, d.data, d.start)
+		}
+	}
 }
 
 func isKeepaliveCRLF(data []byte) bool {
@@ -384,11 +425,12 @@ func isKeepaliveCRLF(data []byte) bool {
 	return true
 }
 
-func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte) []byte {
+// handleDatagram parses and serves one UDP message, and returns the bytes
+// to hand on to sipgo when it is not one the registrar answers itself.
+func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.Time) []byte {
 	if isKeepaliveCRLF(data) {
 		return nil
 	}
-	start := time.Now()
 	src := raddr.String()
 	msg, err := s.parser.ParseSIP(data)
 	if err != nil {
@@ -409,7 +451,7 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte) []byte {
 		if s.guard.blocked(sourceIP(src), s.now()) {
 			return nil
 		}
-		s.metrics.requests.WithLabelValues(methodLabel(m.Method)).Inc()
+		s.metrics.request(m.Method)
 		if rej := ValidateRequest(m, true); rej != nil {
 			if !m.IsAck() {
 				s.writeUDP(laddr, raddr, m, RejectionResponse(m, rej), "", start)
@@ -419,11 +461,23 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte) []byte {
 		switch {
 		case m.Method == gosip.REGISTER:
 			key := retransmissionKey(m)
-			if b := s.cache.get(key); b != nil {
-				s.writeRaw(laddr, raddr, b)
+			if b, seen := s.cache.begin(key, s.now()); seen {
+				// A retransmission: resend the answer, or wait for the
+				// worker still handling the original.
+				if b != nil {
+					s.writeRaw(laddr, raddr, b)
+				}
 				return nil
 			}
-			if res := s.register(m); res != nil {
+			res := s.register(m)
+			if res == nil || res.StatusCode == 401 {
+				// A lost challenge is answered afresh (any nonce will
+				// do): only answers to authenticated requests are kept
+				// for retransmissions.
+				s.cache.abandon(key)
+				key = ""
+			}
+			if res != nil {
 				s.writeUDP(laddr, raddr, m, res, key, start)
 			}
 			return nil
@@ -446,7 +500,7 @@ func (s *Server) onTransactionRequest(req *gosip.Request, tx gosip.ServerTransac
 		if s.guard.blocked(sourceIP(req.Source()), s.now()) {
 			return
 		}
-		s.metrics.requests.WithLabelValues(methodLabel(req.Method)).Inc()
+		s.metrics.request(req.Method)
 	}
 	var res *gosip.Response
 	if rej := ValidateRequest(req, udp); rej != nil {
@@ -490,7 +544,7 @@ func (s *Server) observe(req *gosip.Request, res *gosip.Response, start time.Tim
 func (s *Server) writeUDP(laddr, raddr net.Addr, req *gosip.Request, res *gosip.Response, key string, start time.Time) {
 	b := []byte(res.String())
 	if key != "" {
-		s.cache.put(key, b, s.now())
+		s.cache.finish(key, b)
 	}
 	s.writeRaw(laddr, raddr, b)
 	s.observe(req, res, start)

@@ -12,6 +12,9 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -63,6 +66,7 @@ func run(args []string) error {
 	maxContacts := fs.Int("max-contacts", sbsip.DefaultConfig.MaxContactsPerPhone, "registered contacts per phone; the oldest is replaced beyond it")
 	blockAfter := fs.Int("block-after", sbsip.DefaultGuardConfig.BlockAfter, "authentication failures from one address within 10 minutes before it is blocked")
 	blockFor := fs.Duration("block-for", sbsip.DefaultGuardConfig.BlockFor, "how long a failing address stays blocked")
+	debugAddr := fs.String("debug-addr", "", "serve Go profiling (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
 
@@ -114,6 +118,11 @@ func run(args []string) error {
 		os.Exit(1)
 	}()
 
+	if *debugAddr != "" {
+		if err := serveDebug(*debugAddr); err != nil {
+			return err
+		}
+	}
 	eng, err := switchboard.New(ctx, cfg)
 	if err != nil {
 		return err
@@ -136,4 +145,28 @@ func applyEnv(fs *flag.FlagSet) error {
 		}
 	})
 	return err
+}
+
+// serveDebug serves net/http/pprof, on loopback only: profiles reveal
+// memory contents.
+func serveDebug(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr: %w", err)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("--debug-addr must be a loopback address, not %q", addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("--debug-addr: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	go func() { _ = http.Serve(ln, mux) }()
+	return nil
 }

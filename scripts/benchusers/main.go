@@ -1,0 +1,82 @@
+// Command benchusers fills a Switchboard database with the users of a sipp
+// load test: for i in [0, n), user extension 20000+i with one phone named
+// PREFIX+i (zero-padded to max(4, digits(n-1))) whose SIP password is
+// PASSPREFIX+i, the scheme of the bench harness's users.csv.
+//
+//	go run ./scripts/benchusers -db bench.db -n 10000
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"sync"
+
+	"switchboard/store"
+)
+
+func main() {
+	db := flag.String("db", "bench.db", "database file")
+	n := flag.Int("n", 10000, "number of users")
+	prefix := flag.String("user-prefix", "u", "phone name prefix")
+	passPrefix := flag.String("pass-prefix", "benchpass", "SIP password prefix (passwords need 8 characters)")
+	flag.Parse()
+	if err := run(*db, *n, *prefix, *passPrefix); err != nil {
+		fmt.Fprintln(os.Stderr, "benchusers:", err)
+		os.Exit(1)
+	}
+}
+
+func run(path string, n int, prefix, passPrefix string) error {
+	ctx := context.Background()
+	db, err := store.Open(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	width := max(4, len(strconv.Itoa(n-1)))
+	jobs := make(chan int)
+	errc := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) * 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range jobs {
+				digits := fmt.Sprintf("%0*d", width, i)
+				ext := strconv.Itoa(20000 + i)
+				_, err := db.Users().Create(ctx, store.NewUser{User: store.User{Extension: ext, FirstName: "Bench", LastName: digits}})
+				if err != nil && !errors.Is(err, store.ErrConflict) {
+					select {
+					case errc <- fmt.Errorf("user %s: %w", ext, err):
+					default:
+					}
+					continue
+				}
+				_, err = db.Phones().Create(ctx, ext, store.Phone{Name: prefix + digits, SIPPassword: passPrefix + digits})
+				if err != nil && !errors.Is(err, store.ErrConflict) {
+					select {
+					case errc <- fmt.Errorf("phone %s: %w", prefix+digits, err):
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range n {
+		jobs <- i
+	}
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errc:
+		return err
+	default:
+	}
+	fmt.Printf("%d users with phones %s%0*d..%s%0*d\n", n, prefix, width, 0, prefix, width, n-1)
+	return nil
+}
