@@ -20,8 +20,9 @@ import (
 // answers are recognised without a client transaction each.
 const keepaliveBranchPrefix = "z9hG4bK.ka."
 
-// keepaliveTimeout is how long an OPTIONS ping waits for its answer.
-const keepaliveTimeout = 5 * time.Second
+// keepaliveTimeout is how long an OPTIONS ping waits for its answer (at
+// most the interval, so a ping is settled before the next one).
+func (k *keepalive) timeout() time.Duration { return min(5*time.Second, k.s.cfg.KeepaliveInterval) }
 
 // keepalive sends an OPTIONS to every registered contact once per interval,
 // spread evenly over the interval, and marks contacts that stop answering
@@ -77,7 +78,7 @@ func (k *keepalive) expire(now time.Time) {
 	var missed []pendingPing
 	k.mu.Lock()
 	for branch, p := range k.pending {
-		if now.Sub(p.sent) > keepaliveTimeout {
+		if now.Sub(p.sent) >= k.timeout() {
 			missed = append(missed, p)
 			delete(k.pending, branch)
 		}
