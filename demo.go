@@ -40,7 +40,11 @@ func (e *Engine) prepareDemo(ctx context.Context) error {
 		}
 		e.log.Info("demo users created", "users", len(demoUsers))
 	}
-	var b strings.Builder
+	server := e.cfg.Domain
+	if _, port, err := net.SplitHostPort(e.cfg.SIPAddr); err == nil && port != "5060" {
+		server = net.JoinHostPort(e.cfg.Domain, port)
+	}
+	var b, accounts strings.Builder
 	fmt.Fprintf(&b, "\nDemo phones (register a softphone with one of these):\n")
 	for _, d := range demoUsers {
 		p, err := e.db.Phones().FindByName(ctx, d.phone)
@@ -51,13 +55,10 @@ func (e *Engine) prepareDemo(ctx context.Context) error {
 			return fmt.Errorf("find demo phone %s: %w", d.phone, err)
 		}
 		fmt.Fprintf(&b, "  extension %s (%s %s): username %s  password %s\n", d.ext, d.first, d.last, p.Name, p.SIPPassword)
-	}
-	server := e.cfg.Domain
-	if _, port, err := net.SplitHostPort(e.cfg.SIPAddr); err == nil && port != "5060" {
-		server = net.JoinHostPort(e.cfg.Domain, port)
+		fmt.Fprintf(&accounts, "    <sip:%s@%s>;auth_pass=%s;outbound=\"sip:%s\"\n", p.Name, e.cfg.Domain, p.SIPPassword, server)
 	}
 	fmt.Fprintf(&b, "  registrar / SIP server: %s  domain (realm): %s  transport: UDP or TCP\n", server, e.cfg.Domain)
-	fmt.Fprintf(&b, "  baresip account line: <sip:1001a@%s>;auth_pass=PASSWORD;outbound=\"sip:%s\"\n\n", e.cfg.Domain, server)
+	fmt.Fprintf(&b, "  baresip ~/.baresip/accounts lines:\n%s\n", accounts.String())
 	fmt.Fprint(e.cfg.Out, b.String())
 	return nil
 }
