@@ -182,27 +182,41 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 }
 
 func (e *Engine) listen() error {
-	udp, err := net.ListenPacket("udp", e.cfg.SIPAddr)
+	// UDP and TCP share one port. When the port is 0 the free UDP port
+	// may be taken on TCP: then try another.
+	var err error
+	for range 20 {
+		if err = e.listenSIP(); err == nil {
+			break
+		}
+		if _, port, _ := net.SplitHostPort(e.cfg.SIPAddr); port != "0" {
+			return err
+		}
+	}
 	if err != nil {
-		return fmt.Errorf("listen sip udp %s: %w", e.cfg.SIPAddr, err)
+		return err
 	}
-	e.udp = udp
-	// TCP on the same port as UDP, so a port 0 request gets one port.
-	tcpAddr := e.cfg.SIPAddr
-	if ua, ok := udp.LocalAddr().(*net.UDPAddr); ok {
-		host, _, _ := net.SplitHostPort(e.cfg.SIPAddr)
-		tcpAddr = net.JoinHostPort(host, fmt.Sprint(ua.Port))
-	}
-	tcp, err := net.Listen("tcp", tcpAddr)
-	if err != nil {
-		return fmt.Errorf("listen sip tcp %s: %w", tcpAddr, err)
-	}
-	e.tcp = tcp
 	ln, err := net.Listen("tcp", e.cfg.HTTPAddr)
 	if err != nil {
 		return fmt.Errorf("listen http %s: %w", e.cfg.HTTPAddr, err)
 	}
 	e.httpLn = ln
+	return nil
+}
+
+func (e *Engine) listenSIP() error {
+	udp, err := net.ListenPacket("udp", e.cfg.SIPAddr)
+	if err != nil {
+		return fmt.Errorf("listen sip udp %s: %w", e.cfg.SIPAddr, err)
+	}
+	host, _, _ := net.SplitHostPort(e.cfg.SIPAddr)
+	tcpAddr := net.JoinHostPort(host, fmt.Sprint(udp.LocalAddr().(*net.UDPAddr).Port))
+	tcp, err := net.Listen("tcp", tcpAddr)
+	if err != nil {
+		udp.Close()
+		return fmt.Errorf("listen sip tcp %s: %w", tcpAddr, err)
+	}
+	e.udp, e.tcp = udp, tcp
 	return nil
 }
 

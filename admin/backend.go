@@ -197,7 +197,7 @@ type Registration struct {
 	Extension string    `json:"extension"`
 	Contact   string    `json:"contact"`    // Contact URI the phone registered
 	Source    string    `json:"source"`     // host:port the REGISTER came from
-	Transport string    `json:"transport"`  // udp, tcp, tls, ws, wss
+	Transport string    `json:"transport"`  // UDP or TCP
 	UserAgent string    `json:"user_agent"` // its User-Agent header
 	ExpiresAt time.Time `json:"expires_at"`
 }

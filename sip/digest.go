@@ -543,9 +543,8 @@ func HA1(alg Algorithm, username, realm, password string) string {
 // with ", stale=true" appended when stale: the client's credentials were
 // right but the nonce is no longer usable, so it retries without asking
 // its user (RFC 7616 §3.3). An empty opaque is left out. AlgorithmUnknown
-// is written as MD5, the default of RFC 2617. To offer both algorithms,
-// send one header per algorithm, the preferred (SHA-256) first, as RFC
-// 8760 asks of a UAS.
+// is written as MD5, the default of RFC 2617. To offer several algorithms,
+// send one header per algorithm, the preferred first (RFC 8760 §2.4).
 //
 // Values are quoted with '"' and '\' escaped; control characters cannot be
 // quoted (RFC 3261 §25.1 quoted-pair) and are dropped, so realms must not

@@ -3,6 +3,7 @@ package sip
 import (
 	"context"
 	"crypto/md5"
+	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
 	"io"
@@ -510,4 +511,27 @@ func BenchmarkRegister(b *testing.B) {
 			b.Fatalf("status %d", res.StatusCode)
 		}
 	}
+}
+
+// A phone answering the SHA-256 challenge (RFC 8760) registers.
+func TestRegisterWithSHA256(t *testing.T) {
+	s, _, _ := testServer(t, Config{Algorithms: []Algorithm{AlgorithmSHA256, AlgorithmMD5}})
+	r := regRequest{user: "1001a", contact: "<sip:1001a@192.0.2.10>"}
+	ch := s.register(r.build(t))
+	v := ch.GetHeaders("WWW-Authenticate")[0].Value()
+	require.Contains(t, v, "algorithm=SHA-256")
+	nonce := between(v, `nonce="`, `"`)
+	h := func(s string) string { x := sha256.Sum256([]byte(s)); return hex.EncodeToString(x[:]) }
+	uri := "sip:" + testRealm
+	resp := h(h("1001a:"+testRealm+":secret-1001a") + ":" + nonce + ":00000001:c0ffee:auth:" + h("REGISTER:"+uri))
+	r.cseq = 2
+	r.extra = []string{fmt.Sprintf(`Authorization: Digest username="1001a", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=SHA-256, qop=auth, nc=00000001, cnonce="c0ffee"`,
+		testRealm, nonce, uri, resp)}
+	res := s.register(r.build(t))
+	require.Equal(t, 200, res.StatusCode)
+	require.Len(t, s.Lookup("1001"), 1)
+
+	// SHA-256 credentials are refused when only MD5 is offered.
+	md5only, _, _ := testServer(t, Config{})
+	require.Equal(t, 401, md5only.register(r.build(t)).StatusCode)
 }

@@ -76,9 +76,11 @@ var DefaultConfig = Config{
 	MaxContactsPerPhone: 5,
 	KeepaliveInterval:   30 * time.Second,
 	NonceLifetime:       5 * time.Minute,
-	Algorithms:          []Algorithm{AlgorithmMD5, AlgorithmSHA256},
-	FlushInterval:       500 * time.Millisecond,
-	Guard:               DefaultGuardConfig,
+	// MD5 alone by default: some phones (baresip 1.0 among them) give up
+	// on a challenge that also names SHA-256.
+	Algorithms:    []Algorithm{AlgorithmMD5},
+	FlushInterval: 500 * time.Millisecond,
+	Guard:         DefaultGuardConfig,
 }
 
 func (c Config) withDefaults() Config {
@@ -165,6 +167,8 @@ type Server struct {
 	// the socket a request came in on.
 	udpConns map[string]net.PacketConn
 	udpWork  chan datagram
+
+	flushMu sync.Mutex // serialises flush
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -315,6 +319,12 @@ func (s *Server) Bindings() []Binding { return s.bindings.all() }
 func (s *Server) Flush(ctx context.Context) error { return s.flush(ctx) }
 
 func (s *Server) flush(ctx context.Context) error {
+	// One flush at a time: a later batch must not commit before an
+	// earlier one (a delete overtaken by an older upsert would bring a
+	// binding back), and a caller asking for a flush must find its
+	// changes written when it returns.
+	s.flushMu.Lock()
+	defer s.flushMu.Unlock()
 	ups, dels := s.bindings.takeChanges()
 	if len(ups) == 0 && len(dels) == 0 {
 		return nil
@@ -436,6 +446,13 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 	if err != nil {
 		s.metrics.unparsable.Inc()
 		s.parseLog.Log(src, data, err)
+		// Headers that parsed but a body shorter than Content-Length
+		// says: the request can still be answered (RFC 3261 §18.3).
+		if req, ok := msg.(*gosip.Request); ok && errors.Is(err, gosip.ErrParseReadBodyIncomplete) && !req.IsAck() {
+			req.SetSource(src)
+			req.SetTransport("UDP")
+			s.writeUDP(laddr, raddr, req, RejectionResponse(req, &Rejection{Code: 400, Reason: "Bad Request (Content-Length)"}), "", start)
+		}
 		return nil
 	}
 	switch m := msg.(type) {

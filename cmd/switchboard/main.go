@@ -64,6 +64,7 @@ func run(args []string) error {
 	maxExp := fs.Duration("max-expires", sbsip.DefaultConfig.MaxExpires, "longest registration granted (longer is shortened)")
 	keepalive := fs.Duration("keepalive", sbsip.DefaultConfig.KeepaliveInterval, "OPTIONS ping interval to registered contacts (0 disables)")
 	maxContacts := fs.Int("max-contacts", sbsip.DefaultConfig.MaxContactsPerPhone, "registered contacts per phone; the oldest is replaced beyond it")
+	digest := fs.String("digest", "MD5", "digest algorithms offered, preferred first: MD5, SHA-256 or both (\"SHA-256,MD5\"); some phones fail when SHA-256 is offered")
 	blockAfter := fs.Int("block-after", sbsip.DefaultGuardConfig.BlockAfter, "authentication failures from one address within 10 minutes before it is blocked")
 	blockFor := fs.Duration("block-for", sbsip.DefaultGuardConfig.BlockFor, "how long a failing address stays blocked")
 	debugAddr := fs.String("debug-addr", "", "serve Go profiling (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
@@ -101,6 +102,13 @@ func run(args []string) error {
 		cfg.SIP.KeepaliveInterval = -1
 	}
 	cfg.SIP.MaxContactsPerPhone = *maxContacts
+	for _, name := range strings.Split(*digest, ",") {
+		alg := sbsip.ParseAlgorithm(strings.TrimSpace(name))
+		if alg == sbsip.AlgorithmUnknown || strings.TrimSpace(name) == "" {
+			return fmt.Errorf("--digest: unknown algorithm %q (MD5 or SHA-256)", name)
+		}
+		cfg.SIP.Algorithms = append(cfg.SIP.Algorithms, alg)
+	}
 	cfg.SIP.Guard = sbsip.DefaultGuardConfig
 	cfg.SIP.Guard.BlockAfter = *blockAfter
 	cfg.SIP.Guard.BlockFor = *blockFor
