@@ -269,6 +269,15 @@ func (s *Server) Start(ctx context.Context) error {
 
 // ServeUDP serves SIP on a UDP socket until it is closed.
 func (s *Server) ServeUDP(conn net.PacketConn) error {
+	// Bursts of registrations (every phone of a site after a power cut)
+	// overflow the default socket buffer long before the workers are
+	// busy; the kernel caps this at net.core.rmem_max.
+	if b, ok := conn.(interface{ SetReadBuffer(int) error }); ok {
+		_ = b.SetReadBuffer(udpSocketBuffer)
+	}
+	if b, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
+		_ = b.SetWriteBuffer(udpSocketBuffer)
+	}
 	key := conn.LocalAddr().String()
 	s.connMu.Lock()
 	s.udpConns[key] = conn
@@ -402,6 +411,8 @@ func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, er
 }
 
 var registerPrefix = []byte("REGISTER ")
+
+const udpSocketBuffer = 4 << 20
 
 // datagram is one UDP request waiting for a worker.
 type datagram struct {
