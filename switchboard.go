@@ -267,6 +267,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
+	e.log.Info("switchboard stopped")
 	return runErr
 }
 

@@ -115,15 +115,25 @@ func run(args []string) error {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	done := make(chan struct{})
+	defer close(done)
 	go func() {
-		// A second signal stops at once.
-		<-ctx.Done()
+		// The first signal drains; a second one stops at once.
+		select {
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
 		stop()
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-		<-sig
-		fmt.Fprintln(os.Stderr, "switchboard: second signal, stopping now")
-		os.Exit(1)
+		defer signal.Stop(sig)
+		select {
+		case <-sig:
+			fmt.Fprintln(os.Stderr, "switchboard: second signal, stopping now")
+			os.Exit(1)
+		case <-done:
+		}
 	}()
 
 	if *debugAddr != "" {
