@@ -55,6 +55,6 @@ curl -s "http://$HTTP/metrics" | awk '/^switchboard_sip_registrations /{ printf 
 
 if [ "${COMPARE:-0}" = 1 ] && [ -x ../shared/bench/compare.sh ]; then
   echo "side by side with Kamailio (../shared/bench, same sitting):"
-  PASS_PREFIX=benchpass NUM_USERS=$N ../shared/bench/compare.sh kamailio \
+  TESTS=reg PASS_PREFIX=benchpass NUM_USERS=$N ../shared/bench/compare.sh kamailio \
     "127.0.0.1:$PORT,TARGET_PID=$spid,LABEL=switchboard"
 fi
