@@ -284,12 +284,18 @@ func (t *bindingTable) markRemoved(b *Binding) {
 // Contacts that stopped answering keepalives stay (they may come back) but
 // lookup no longer offers them.
 func (t *bindingTable) expire(now time.Time) int {
+	return t.removeWhere(func(b *Binding) bool { return !b.Expires.After(now) })
+}
+
+// removeWhere drops the bindings gone says are gone, marking them for
+// deletion in the store, and returns how many went.
+func (t *bindingTable) removeWhere(gone func(*Binding) bool) int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	n := 0
 	for aor, list := range t.byAOR {
 		kept := slices.DeleteFunc(list, func(b *Binding) bool {
-			if !b.Expires.After(now) {
+			if gone(b) {
 				t.markRemoved(b)
 				n++
 				return true
@@ -383,23 +389,7 @@ func (t *bindingTable) pingResult(aor, phone, contact string, answered bool) {
 // removePhone drops every binding of a phone (it was deleted) and returns
 // how many went.
 func (t *bindingTable) removePhone(phone string) int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	n := 0
-	for aor, list := range t.byAOR {
-		kept := slices.DeleteFunc(list, func(b *Binding) bool {
-			if b.Phone == phone {
-				t.markRemoved(b)
-				n++
-				return true
-			}
-			return false
-		})
-		if len(kept) != len(list) {
-			t.setList(aor, kept)
-		}
-	}
-	return n
+	return t.removeWhere(func(b *Binding) bool { return b.Phone == phone })
 }
 
 // moveAOR re-files the bindings of one extension under another (the user's

@@ -535,3 +535,28 @@ func TestRegisterWithSHA256(t *testing.T) {
 	md5only, _, _ := testServer(t, Config{})
 	require.Equal(t, 401, md5only.register(r.build(t)).StatusCode)
 }
+
+func TestForgetPhoneAndMoveExtension(t *testing.T) {
+	s, clk, st := testServer(t, Config{})
+	registerOK(t, s, regRequest{user: "1001a", contact: "<sip:1001a@192.0.2.10>", callID: "a"}, "secret-1001a")
+	registerOK(t, s, regRequest{user: "1001b", contact: "<sip:1001b@192.0.2.11>", callID: "b"}, "secret-1001b")
+	require.Len(t, s.Lookup("1001"), 2)
+
+	// The user was renumbered: the phones stay registered under the new
+	// extension, in memory and in the store.
+	s.MoveExtension("1001", "2001")
+	require.Empty(t, s.Lookup("1001"))
+	require.Len(t, s.Lookup("2001"), 2)
+
+	// A deleted phone's bindings go at once.
+	s.ForgetPhone("1001b")
+	bs := s.Lookup("2001")
+	require.Len(t, bs, 1)
+	require.Equal(t, "1001a", bs[0].Phone)
+
+	require.NoError(t, s.Flush(context.Background()))
+	stored, err := st.LoadBindings(context.Background(), clk.now())
+	require.NoError(t, err)
+	require.Len(t, stored, 1)
+	require.Equal(t, "2001", stored[0].AOR)
+}
