@@ -560,3 +560,18 @@ func TestForgetPhoneAndMoveExtension(t *testing.T) {
 	require.Len(t, stored, 1)
 	require.Equal(t, "2001", stored[0].AOR)
 }
+
+func TestResponsesMarkReceived(t *testing.T) {
+	req := regRequest{user: "1001a", contact: "<sip:1001a@192.0.2.10>", source: "198.51.100.7:40000"}.build(t)
+	req.Via().Params.Remove("rport")
+	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)
+	markReceived(req, res)
+	got, _ := res.Via().Params.Get("received")
+	require.Equal(t, "198.51.100.7", got, "sent-by 192.0.2.10 differs from the source")
+
+	req = regRequest{user: "1001a", contact: "<sip:1001a@192.0.2.10>", source: "192.0.2.10:5062"}.build(t)
+	req.Via().Params.Remove("rport")
+	res = gosip.NewResponseFromRequest(req, 200, "OK", nil)
+	markReceived(req, res)
+	require.False(t, res.Via().Params.Has("received"), "same address: nothing to add")
+}

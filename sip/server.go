@@ -553,6 +553,7 @@ func (s *Server) onTransactionRequest(req *gosip.Request, tx gosip.ServerTransac
 	if res == nil {
 		return
 	}
+	markReceived(req, res)
 	if err := tx.Respond(res); err != nil {
 		s.log.Debug("respond", "method", req.Method, "source", req.Source(), "error", err)
 		return
@@ -570,6 +571,7 @@ func (s *Server) observe(req *gosip.Request, res *gosip.Response, start time.Tim
 // address it came from (RFC 3581 §4: symmetric response routing), and
 // caches it for retransmissions when key is set.
 func (s *Server) writeUDP(laddr, raddr net.Addr, req *gosip.Request, res *gosip.Response, key string, start time.Time) {
+	markReceived(req, res)
 	b := []byte(res.String())
 	if key != "" {
 		s.cache.finish(key, b)
@@ -643,6 +645,19 @@ func itoa(n int) string {
 		n /= 10
 	}
 	return string(b[i:])
+}
+
+// markReceived adds received= to the top Via of a response when the
+// request's sent-by differs from its source address (RFC 3261 §18.2.1);
+// sipgo adds it only along with rport (RFC 3581).
+func markReceived(req *gosip.Request, res *gosip.Response) {
+	v := res.Via()
+	if v == nil || v.Params.Has("received") {
+		return
+	}
+	if ip := sourceIP(req.Source()); ip != "" && strings.Trim(v.Host, "[]") != ip {
+		v.Params.Add("received", ip)
+	}
 }
 
 func hasToTag(req *gosip.Request) bool {
