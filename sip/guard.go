@@ -74,28 +74,33 @@ func newGuard(cfg GuardConfig) *guard {
 }
 
 // check says whether a request carrying credentials from ip may be
-// processed now.
-func (g *guard) check(ip string, now time.Time) verdict {
+// processed now. An attempt dropped by the throttle counts as a failure:
+// a source that keeps hammering while slowed down is blocked all the same.
+// justBlocked reports that this attempt tipped the source into a block.
+func (g *guard) check(ip string, now time.Time) (v verdict, justBlocked bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	r := g.src[ip]
 	if r == nil {
-		return verdictAllow
+		return verdictAllow, false
 	}
 	if now.Before(r.blockedUntil) {
-		return verdictBlock
+		return verdictBlock, false
 	}
 	if now.Sub(r.first) > g.cfg.Window {
 		delete(g.src, ip)
-		return verdictAllow
+		return verdictAllow, false
 	}
 	if r.failures >= g.cfg.ThrottleAfter {
 		if now.Sub(r.lastAttempt) < g.cfg.ThrottleInterval {
-			return verdictThrottle
+			if g.failLocked(r, now) {
+				return verdictBlock, true
+			}
+			return verdictThrottle, false
 		}
 		r.lastAttempt = now
 	}
-	return verdictAllow
+	return verdictAllow, false
 }
 
 // blocked says whether ip is blocked, without counting an attempt.
@@ -118,6 +123,11 @@ func (g *guard) fail(ip string, now time.Time) (blockedNow bool) {
 		r = &sourceRecord{first: now}
 		g.src[ip] = r
 	}
+	return g.failLocked(r, now)
+}
+
+// failLocked counts a failure and blocks the source at the threshold.
+func (g *guard) failLocked(r *sourceRecord, now time.Time) (blockedNow bool) {
 	r.failures++
 	r.lastAttempt = now
 	if r.failures >= g.cfg.BlockAfter && !now.Before(r.blockedUntil) {

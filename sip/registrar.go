@@ -26,7 +26,11 @@ func (s *Server) register(req *gosip.Request) *gosip.Response {
 		s.metrics.registered("challenged")
 		return s.challenge(req, false)
 	}
-	switch s.guard.check(ip, now) {
+	v, justBlocked := s.guard.check(ip, now)
+	if justBlocked {
+		s.sourceBlocked(ip)
+	}
+	switch v {
 	case verdictBlock:
 		s.metrics.registered("blocked")
 		return nil
@@ -81,8 +85,7 @@ func (s *Server) register(req *gosip.Request) *gosip.Response {
 		s.metrics.authFail.WithLabelValues("bad_credentials").Inc()
 		s.securityEvent("authentication failed", creds.Username, ip, reason)
 		if s.guard.fail(ip, now) {
-			s.metrics.blockedTot.Inc()
-			s.log.Warn("sip source blocked", "event", "source_blocked", "src", ip, "for", s.cfg.Guard.BlockFor.String())
+			s.sourceBlocked(ip)
 		}
 		// Same answer as to a request without credentials: a phone
 		// name that exists and one that does not cannot be told apart.
@@ -273,6 +276,11 @@ func (s *Server) offers(a Algorithm) bool {
 		}
 	}
 	return false
+}
+
+func (s *Server) sourceBlocked(ip string) {
+	s.metrics.blockedTot.Inc()
+	s.log.Warn("sip source blocked", "event", "source_blocked", "src", ip, "for", s.cfg.Guard.BlockFor.String())
 }
 
 // securityEvent logs one line per authentication failure in a fixed shape
