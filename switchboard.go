@@ -46,9 +46,10 @@ type Config struct {
 	// Advertise is the host[:port] put in SIP headers this engine writes
 	// (default: the listening address).
 	Advertise string
-	// AdminToken is the bearer token of the admin API. When empty, one is
-	// generated on first start, printed once to Out, and only its hash is
-	// kept.
+	// AdminToken is the bearer token of the admin API; its hash replaces
+	// the stored one. When empty, the stored hash is used, and on first
+	// start a token is generated, printed once to Out, and only its hash
+	// is kept.
 	AdminToken string
 	// Demo creates users 1001 and 1002 with phones 1001a and 1002a when
 	// the database has no users, and prints their SIP credentials.
@@ -317,7 +318,12 @@ func (e *Engine) health(ctx context.Context) error {
 // and prints it once.
 func (e *Engine) prepareAdminToken(ctx context.Context) error {
 	if e.cfg.AdminToken != "" {
+		// A configured token replaces the stored one, also for later
+		// starts without it: the way back in when the token is lost.
 		e.tokenHash = sha256.Sum256([]byte(e.cfg.AdminToken))
+		if err := e.db.Settings().Set(ctx, "admin_token_sha256", hex.EncodeToString(e.tokenHash[:])); err != nil {
+			return fmt.Errorf("admin token: %w", err)
+		}
 		return nil
 	}
 	token := rand.Text()
