@@ -574,3 +574,33 @@ func TestResponsesMarkReceived(t *testing.T) {
 	markReceived(req, res)
 	require.False(t, res.Via().Params.Has("received"), "same address: nothing to add")
 }
+
+func TestUDPAnswersOtherMethodsStatelessly(t *testing.T) {
+	s, _, _ := testServer(t, Config{})
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, s.Start(context.Background()))
+	go s.ServeUDP(conn)
+	defer conn.Close()
+	client, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer client.Close()
+
+	for _, tc := range []struct{ method, want string }{
+		{"INVITE", "SIP/2.0 405 Method Not Allowed"},
+		{"OPTIONS", "SIP/2.0 200 OK"},
+		{"FROBNICATE", "SIP/2.0 501 Not Implemented"},
+	} {
+		msg := fmt.Sprintf("%s sip:1001@%s SIP/2.0\r\nVia: SIP/2.0/UDP %s;branch=z9hG4bK-%s\r\nMax-Forwards: 70\r\n"+
+			"From: <sip:scan@example.com>;tag=1\r\nTo: <sip:1001@%s>\r\nCall-ID: scan-%s\r\nCSeq: 1 %s\r\nContent-Length: 0\r\n\r\n",
+			tc.method, testRealm, client.LocalAddr(), tc.method, testRealm, tc.method, tc.method)
+		_, err := client.WriteTo([]byte(msg), conn.LocalAddr())
+		require.NoError(t, err)
+		buf := make([]byte, 4096)
+		require.NoError(t, client.SetReadDeadline(time.Now().Add(2*time.Second)))
+		n, _, err := client.ReadFrom(buf)
+		require.NoError(t, err, tc.method)
+		require.True(t, strings.HasPrefix(string(buf[:n]), tc.want), "%s: %s", tc.method, buf[:n])
+		require.Contains(t, string(buf[:n]), "Allow: REGISTER, OPTIONS")
+	}
+}

@@ -447,7 +447,7 @@ func isKeepaliveCRLF(data []byte) bool {
 }
 
 // handleDatagram parses and serves one UDP message, and returns the bytes
-// to hand on to sipgo when it is not one the registrar answers itself.
+// to hand on to sipgo (responses to requests it sent), or nil.
 func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.Time) []byte {
 	if isKeepaliveCRLF(data) {
 		return nil
@@ -509,11 +509,14 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 				s.writeUDP(laddr, raddr, m, res, key, start)
 			}
 			return nil
-		case m.Method == gosip.OPTIONS && !hasToTag(m):
-			s.writeUDP(laddr, raddr, m, s.options(m), "", start)
-			return nil
 		}
-		return data
+		// Everything else is answered statelessly too: no sipgo
+		// transaction (and its 32 s of retained state) for a scanner's
+		// INVITE flood.
+		if res := s.answer(m); res != nil {
+			s.writeUDP(laddr, raddr, m, res, "", start)
+		}
+		return nil
 	}
 	return nil
 }
@@ -533,22 +536,10 @@ func (s *Server) onTransactionRequest(req *gosip.Request, tx gosip.ServerTransac
 	var res *gosip.Response
 	if rej := ValidateRequest(req, udp); rej != nil {
 		res = RejectionResponse(req, rej)
+	} else if req.Method == gosip.REGISTER {
+		res = s.register(req)
 	} else {
-		switch {
-		case req.Method == gosip.REGISTER:
-			res = s.register(req)
-		case req.Method == gosip.OPTIONS && !hasToTag(req):
-			res = s.options(req)
-		case req.IsAck():
-			return
-		case methodLabel(req.Method) == "other":
-			// A method this server does not know at all (RFC 3261 §21.5.2).
-			res = gosip.NewResponseFromRequest(req, 501, "Not Implemented", nil)
-			res.AppendHeader(allowHeader)
-		default:
-			res = gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
-			res.AppendHeader(allowHeader)
-		}
+		res = s.answer(req)
 	}
 	if res == nil {
 		return
@@ -602,6 +593,25 @@ func (s *Server) udpConn(laddr net.Addr) net.PacketConn {
 }
 
 var allowHeader = gosip.NewHeader("Allow", "REGISTER, OPTIONS")
+
+// answer answers a validated request other than REGISTER; nil for an ACK,
+// which is never answered.
+func (s *Server) answer(req *gosip.Request) *gosip.Response {
+	var res *gosip.Response
+	switch {
+	case req.Method == gosip.OPTIONS && !hasToTag(req):
+		return s.options(req)
+	case req.IsAck():
+		return nil
+	case methodLabel(req.Method) == "other":
+		// A method this server does not know at all (RFC 3261 §21.5.2).
+		res = gosip.NewResponseFromRequest(req, 501, "Not Implemented", nil)
+	default:
+		res = gosip.NewResponseFromRequest(req, 405, "Method Not Allowed", nil)
+	}
+	res.AppendHeader(allowHeader)
+	return res
+}
 
 // options answers an out-of-dialog OPTIONS (RFC 3261 §11.2).
 func (s *Server) options(req *gosip.Request) *gosip.Response {
