@@ -40,6 +40,9 @@ type DB struct {
 	phones        *Phones
 	settings      *Settings
 	registrations *Registrations
+	timeFrames    *TimeFrames
+	rules         *AnsweringRules
+	allowBlock    *AllowBlockLists
 }
 
 // Open opens (creating if needed) the database at path, checks it for
@@ -63,6 +66,9 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.phones = &Phones{db: db}
 	db.settings = &Settings{db: db}
 	db.registrations = &Registrations{db: db}
+	db.timeFrames = &TimeFrames{db: db}
+	db.rules = &AnsweringRules{db: db}
+	db.allowBlock = &AllowBlockLists{db: db}
 
 	var err error
 	// BEGIN IMMEDIATE takes the write lock up front: a transaction that
@@ -146,6 +152,15 @@ func (db *DB) Settings() *Settings { return db.settings }
 
 // Registrations returns the registrations repository.
 func (db *DB) Registrations() *Registrations { return db.registrations }
+
+// TimeFrames returns the time frames repository.
+func (db *DB) TimeFrames() *TimeFrames { return db.timeFrames }
+
+// AnsweringRules returns the answering rules repository.
+func (db *DB) AnsweringRules() *AnsweringRules { return db.rules }
+
+// AllowBlock returns the repository of users' allow and block lists.
+func (db *DB) AllowBlock() *AllowBlockLists { return db.allowBlock }
 
 // check refuses a damaged file. quick_check verifies every page and record
 // in O(N), without integrity_check's index cross-check, which keeps start-up

@@ -15,9 +15,11 @@ var ErrNotFound = errors.New("not found")
 // ErrConflict matches every *ConflictError through errors.Is.
 var ErrConflict = errors.New("conflict")
 
-// ConflictError reports a value that must be unique and is already taken.
-// Field is the name of the field as the API spells it: "extension",
-// "login_name", "name" (a phone's name), "mac" or "emails".
+// ConflictError reports a value that must be unique and is already taken,
+// or a row that cannot go because another uses it. Field is the name of the
+// field as the API spells it: "extension", "login_name", "name" (a phone's
+// or a time frame's name), "mac", "emails", or "time_frame" (a time frame
+// that answering rules still use).
 type ConflictError struct {
 	Field string
 }
@@ -66,6 +68,7 @@ var uniqueFields = map[string]string{
 	"phones.mac":          "mac",
 	"user_emails.user_id": "emails",
 	"settings.key":        "key",
+	"time_frames.name":    "name",
 }
 
 // mapConstraint turns SQLite's unique and primary key violations into a
@@ -101,4 +104,23 @@ func mapConstraint(err error) error {
 		return &ConflictError{Field: col}
 	}
 	return &ConflictError{}
+}
+
+// isForeignKeyError reports whether err is SQLite refusing a write that
+// breaks a foreign key: a child naming a parent that does not exist, or a
+// parent row still referenced. SQLite runs ON DELETE/UPDATE RESTRICT as an
+// internal trigger, so that refusal comes as SQLITE_CONSTRAINT_TRIGGER with
+// the foreign key's message rather than SQLITE_CONSTRAINT_FOREIGNKEY.
+func isForeignKeyError(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+		return true
+	case sqlite3.SQLITE_CONSTRAINT_TRIGGER:
+		return strings.Contains(se.Error(), "FOREIGN KEY constraint failed")
+	}
+	return false
 }

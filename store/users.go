@@ -77,6 +77,7 @@ type User struct {
 	MobileNumber        string
 	PagerNumber         string
 	VoicemailEnabled    bool
+	CallPaths           int // concurrent calls before the user is busy; 0: unlimited
 	HasVoicemailPIN     bool
 	HasPassword         bool
 	CreatedAt           time.Time
@@ -85,7 +86,8 @@ type User struct {
 
 // NewUser is a user to create. Password and VoicemailPIN are plaintext,
 // hashed before they are stored; empty means none set. An empty Scope means
-// basic_user and an empty LoginName means the extension.
+// basic_user, an empty LoginName means the extension and a zero CallPaths
+// means DefaultCallPaths (Users.Update sets 0, unlimited).
 type NewUser struct {
 	User
 	Password     string
@@ -108,8 +110,13 @@ type UserUpdate struct {
 
 	VoicemailEnabled *bool
 
+	CallPaths *int // 0: unlimited
+
 	Password, VoicemailPIN *string
 }
+
+// DefaultCallPaths is the number of call paths a new user gets.
+const DefaultCallPaths = 2
 
 // UserFilter selects users; empty fields match everything. Limit 0 means
 // 100 and is capped at 1000.
@@ -150,7 +157,7 @@ const userColumns = `u.id, u.extension, u.login_name, u.first_name, u.last_name,
 	u.announce_in_directory, u.list_in_directory, u.area_code, u.caller_id_name,
 	u.caller_id_number, u.emergency_caller_id, u.emergency_address,
 	u.phone_number, u.mobile_number, u.pager_number, u.voicemail_enabled,
-	u.voicemail_pin_hash IS NOT NULL, u.password_hash IS NOT NULL,
+	u.call_paths, u.voicemail_pin_hash IS NOT NULL, u.password_hash IS NOT NULL,
 	u.created_at, u.updated_at,
 	(SELECT json_group_array(address) FROM
 		(SELECT address FROM user_emails WHERE user_id = u.id ORDER BY position))`
@@ -171,7 +178,7 @@ func scanUser(s scanner) (User, error) {
 		&u.AnnounceInDirectory, &u.ListInDirectory, &u.AreaCode, &u.CallerIDName,
 		&u.CallerIDNumber, &u.EmergencyCallerID, &u.EmergencyAddress,
 		&u.PhoneNumber, &u.MobileNumber, &u.PagerNumber, &u.VoicemailEnabled,
-		&u.HasVoicemailPIN, &u.HasPassword, &created, &updated, &emails)
+		&u.CallPaths, &u.HasVoicemailPIN, &u.HasPassword, &created, &updated, &emails)
 	if err != nil {
 		return User{}, err
 	}
@@ -220,6 +227,9 @@ func (r *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 	if u.Emails == nil {
 		u.Emails = []string{}
 	}
+	if u.CallPaths == 0 {
+		u.CallPaths = DefaultCallPaths
+	}
 	if err := validateUser(&u); err != nil {
 		return User{}, fmt.Errorf("create user: %w", err)
 	}
@@ -252,14 +262,14 @@ func (r *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 			extension, login_name, first_name, last_name, department, site, timezone,
 			scope, record_calls, announce_in_directory, list_in_directory, area_code,
 			caller_id_name, caller_id_number, emergency_caller_id, emergency_address,
-			phone_number, mobile_number, pager_number, voicemail_enabled,
+			phone_number, mobile_number, pager_number, voicemail_enabled, call_paths,
 			voicemail_pin_hash, password_hash, created_at, updated_at
-		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			u.Extension, u.LoginName, u.FirstName, u.LastName, u.Department, u.Site, u.Timezone,
 			string(u.Scope), boolInt(u.RecordCalls), boolInt(u.AnnounceInDirectory),
 			boolInt(u.ListInDirectory), u.AreaCode, u.CallerIDName, u.CallerIDNumber,
 			u.EmergencyCallerID, u.EmergencyAddress, u.PhoneNumber, u.MobileNumber,
-			u.PagerNumber, boolInt(u.VoicemailEnabled), pinHash, pwHash, now, now)
+			u.PagerNumber, boolInt(u.VoicemailEnabled), u.CallPaths, pinHash, pwHash, now, now)
 		if err != nil {
 			return mapConstraint(err)
 		}
@@ -268,6 +278,9 @@ func (r *Users) Create(ctx context.Context, nu NewUser) (User, error) {
 			return err
 		}
 		if err := writeEmails(ctx, tx, id, u.Emails); err != nil {
+			return err
+		}
+		if err := insertDefaultRule(ctx, tx, id, now); err != nil {
 			return err
 		}
 		out, err = findUser(ctx, tx, `u.id = ?`, id)
@@ -431,14 +444,14 @@ func (r *Users) Update(ctx context.Context, ext string, upd UserUpdate) (User, e
 			site = ?, timezone = ?, scope = ?, record_calls = ?, announce_in_directory = ?,
 			list_in_directory = ?, area_code = ?, caller_id_name = ?, caller_id_number = ?,
 			emergency_caller_id = ?, emergency_address = ?, phone_number = ?,
-			mobile_number = ?, pager_number = ?, voicemail_enabled = ?,
+			mobile_number = ?, pager_number = ?, voicemail_enabled = ?, call_paths = ?,
 			voicemail_pin_hash = ?, password_hash = ?, updated_at = ?
 			WHERE id = ?`,
 			u.Extension, u.LoginName, u.FirstName, u.LastName, u.Department,
 			u.Site, u.Timezone, string(u.Scope), boolInt(u.RecordCalls), boolInt(u.AnnounceInDirectory),
 			boolInt(u.ListInDirectory), u.AreaCode, u.CallerIDName, u.CallerIDNumber,
 			u.EmergencyCallerID, u.EmergencyAddress, u.PhoneNumber,
-			u.MobileNumber, u.PagerNumber, boolInt(u.VoicemailEnabled),
+			u.MobileNumber, u.PagerNumber, boolInt(u.VoicemailEnabled), u.CallPaths,
 			pinHash, pwHash, r.db.now().UnixMilli(), u.ID)
 		if err != nil {
 			return mapConstraint(err)
@@ -493,10 +506,13 @@ func (upd *UserUpdate) apply(u *User) {
 	set(&u.MobileNumber, upd.MobileNumber)
 	set(&u.PagerNumber, upd.PagerNumber)
 	setBool(&u.VoicemailEnabled, upd.VoicemailEnabled)
+	if upd.CallPaths != nil {
+		u.CallPaths = *upd.CallPaths
+	}
 }
 
 // Delete removes the user with extension ext, and with it their emails,
-// phones and registrations.
+// phones, registrations, answering rules and allow/block lists.
 func (r *Users) Delete(ctx context.Context, ext string) error {
 	err := r.db.update(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM users WHERE extension = ?`, ext)

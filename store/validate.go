@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,6 +34,14 @@ const (
 	RuleRepeated    = "repeated"
 	RulePersonal    = "personal"
 	RulePrevious    = "previous"
+	RuleRange       = "range"
+	RuleTime        = "time"
+	RuleDate        = "date"
+	RuleBuiltin     = "builtin"
+	RuleDefaultRule = "default_rule"
+	RuleExists      = "exists"
+	RulePermutation = "permutation"
+	RuleBoth        = "both"
 )
 
 const (
@@ -48,6 +57,14 @@ const (
 	maxHostLen      = 255
 	maxPhoneNameLen = 32
 	maxLoginNameLen = 64
+
+	maxCallPaths           = 50
+	maxTimeFrameNameLen    = 64
+	maxTimeFrameEntries    = 50
+	maxRingForS            = 600
+	maxSimRingDestinations = 10
+	maxSimRingDelayS       = 300
+	maxListedNumbers       = 200
 )
 
 func isDigits(s string) bool {
@@ -212,7 +229,13 @@ func validateUser(u *User) error {
 			return err
 		}
 	}
-	return checkEmails(u.Emails)
+	if err := checkEmails(u.Emails); err != nil {
+		return err
+	}
+	if u.CallPaths < 0 || u.CallPaths > maxCallPaths {
+		return invalid("call_paths", RuleRange, fmt.Sprintf("must be 0 (unlimited) to %d", maxCallPaths))
+	}
+	return nil
 }
 
 // PINPolicy is the rule set for voicemail PINs. A zero MaxLen, MaxRun or
@@ -448,6 +471,218 @@ func validatePhone(ph *Phone) error {
 func checkSettingKey(k string) error {
 	if !isToken(k, maxSettingKey, "._-:") {
 		return invalid("key", RuleToken, "must be 1 to 128 letters, digits or . _ - :")
+	}
+	return nil
+}
+
+func checkTimeFrameName(name string) error {
+	if !isToken(name, maxTimeFrameNameLen, " ._-") || name[0] == ' ' || name[len(name)-1] == ' ' {
+		return invalid("name", RuleToken,
+			"must be 1 to 64 letters, digits, spaces or . _ -, without a space at either end")
+	}
+	return nil
+}
+
+// weekdays are the day names of WeeklyRange.Days, Monday first.
+var weekdays = []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"}
+
+// parseClock returns the minutes since midnight of "HH:MM", from 00:00 to
+// 24:00.
+func parseClock(s string) (int, bool) {
+	if len(s) != 5 || s[2] != ':' || !isDigits(s[:2]) || !isDigits(s[3:]) {
+		return 0, false
+	}
+	h, _ := strconv.Atoi(s[:2])
+	m, _ := strconv.Atoi(s[3:])
+	if m > 59 || h > 24 || (h == 24 && m != 0) {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+func checkWeekly(ws []WeeklyRange) error {
+	const field = "weekly"
+	if len(ws) > maxTimeFrameEntries {
+		return invalid(field, RuleMaxItems, fmt.Sprintf("at most %d entries", maxTimeFrameEntries))
+	}
+	for i, w := range ws {
+		n := i + 1
+		if len(w.Days) == 0 {
+			return invalid(field, RuleRequired, fmt.Sprintf("entry %d: at least one day", n))
+		}
+		seen := make(map[string]bool, len(w.Days))
+		for _, d := range w.Days {
+			if !slices.Contains(weekdays, d) {
+				return invalid(field, RuleEnum, fmt.Sprintf("entry %d: days must be among %s", n, strings.Join(weekdays, ", ")))
+			}
+			if seen[d] {
+				return invalid(field, RuleUnique, fmt.Sprintf("entry %d: %s is listed twice", n, d))
+			}
+			seen[d] = true
+		}
+		// 24:00 ends a day; it starts nothing.
+		start, ok := parseClock(w.Start)
+		if !ok || start == 24*60 {
+			return invalid(field, RuleTime, fmt.Sprintf("entry %d: start must be HH:MM from 00:00 to 23:59", n))
+		}
+		end, ok := parseClock(w.End)
+		if !ok {
+			return invalid(field, RuleTime, fmt.Sprintf("entry %d: end must be HH:MM from 00:00 to 24:00", n))
+		}
+		// An end before the start runs past midnight; an equal one
+		// would be either empty or a whole day, so it is refused.
+		if start == end {
+			return invalid(field, RuleRange, fmt.Sprintf("entry %d: end must differ from start", n))
+		}
+	}
+	return nil
+}
+
+func isDate(s string) bool {
+	t, err := time.Parse(time.DateOnly, s)
+	return err == nil && t.Format(time.DateOnly) == s
+}
+
+func checkDates(ds []DateRange) error {
+	const field = "dates"
+	if len(ds) > maxTimeFrameEntries {
+		return invalid(field, RuleMaxItems, fmt.Sprintf("at most %d entries", maxTimeFrameEntries))
+	}
+	for i, d := range ds {
+		n := i + 1
+		if !isDate(d.From) || !isDate(d.To) {
+			return invalid(field, RuleDate, fmt.Sprintf("entry %d: from and to must be dates such as 2026-12-24", n))
+		}
+		// YYYY-MM-DD sorts as text.
+		if d.From > d.To {
+			return invalid(field, RuleRange, fmt.Sprintf("entry %d: from must not be after to", n))
+		}
+	}
+	return nil
+}
+
+func validateTimeFrame(tf *TimeFrame) error {
+	if err := checkTimeFrameName(tf.Name); err != nil {
+		return err
+	}
+	if err := checkWeekly(tf.Weekly); err != nil {
+		return err
+	}
+	if err := checkDates(tf.Dates); err != nil {
+		return err
+	}
+	if !tf.Always && len(tf.Weekly) == 0 && len(tf.Dates) == 0 {
+		return invalid("weekly", RuleRequired, "a time frame needs at least one weekly or date entry unless it is always")
+	}
+	return nil
+}
+
+// checkTarget checks where a forward or a simultaneous ring destination
+// points: an extension for a user or a voicemail box, a phone name for a
+// handset, a number for an external destination. prefix starts the
+// message ("destination 2: ").
+func checkTarget(field, prefix, kind, to string, kinds []string) error {
+	if !slices.Contains(kinds, kind) {
+		return invalid(field, RuleEnum, prefix+"kind must be one of "+strings.Join(kinds, ", "))
+	}
+	switch kind {
+	case ForwardUser, ForwardVoicemail:
+		if len(to) < 2 || len(to) > 10 || !isDigits(to) {
+			return invalid(field, RuleDigits, prefix+"to must be an extension of 2 to 10 digits")
+		}
+	case ForwardHandset:
+		if !isToken(to, maxPhoneNameLen, "._-") {
+			return invalid(field, RuleToken, prefix+"to must be a phone name of 1 to 32 letters, digits or . _ -")
+		}
+	case ForwardExternal:
+		if to == "" || checkE164(field, to) != nil {
+			return invalid(field, RuleE164, prefix+"to must be an optional + and 3 to 15 digits")
+		}
+	}
+	return nil
+}
+
+var (
+	forwardKinds = []string{ForwardUser, ForwardHandset, ForwardVoicemail, ForwardExternal}
+	simRingKinds = []string{ForwardUser, ForwardHandset, ForwardExternal}
+)
+
+func checkSimRing(s *SimRing) error {
+	const field = "simring"
+	if s == nil {
+		return nil
+	}
+	if len(s.Destinations) > maxSimRingDestinations {
+		return invalid(field, RuleMaxItems, fmt.Sprintf("at most %d destinations", maxSimRingDestinations))
+	}
+	for i, d := range s.Destinations {
+		if err := checkTarget(field, fmt.Sprintf("destination %d: ", i+1), d.Kind, d.To, simRingKinds); err != nil {
+			return err
+		}
+		if d.DelayS < 0 || d.DelayS > maxSimRingDelayS {
+			return invalid(field, RuleRange, fmt.Sprintf("destination %d: delay_s must be 0 to %d", i+1, maxSimRingDelayS))
+		}
+	}
+	return nil
+}
+
+func validateAnsweringRule(r *AnsweringRule) error {
+	if r.TimeFrame == "" {
+		return invalid("time_frame", RuleRequired, "a time frame is required")
+	}
+	if r.RingForS < 0 || r.RingForS > maxRingForS {
+		return invalid("ring_for_s", RuleRange, fmt.Sprintf("must be 0 (the system default) to %d", maxRingForS))
+	}
+	for _, f := range []struct {
+		name string
+		fw   *Forward
+	}{
+		{"forward_always", r.ForwardAlways},
+		{"forward_busy", r.ForwardBusy},
+		{"forward_unanswered", r.ForwardUnanswered},
+		{"forward_offline", r.ForwardOffline},
+	} {
+		if f.fw == nil {
+			continue
+		}
+		if err := checkTarget(f.name, "", f.fw.Kind, f.fw.To, forwardKinds); err != nil {
+			return err
+		}
+	}
+	return checkSimRing(r.SimRing)
+}
+
+// checkNumberList checks one list of an AllowBlock: optional '+' then 2 to
+// 15 digits (short codes included), each number once.
+func checkNumberList(field string, nums []string) error {
+	if len(nums) > maxListedNumbers {
+		return invalid(field, RuleMaxItems, fmt.Sprintf("at most %d numbers", maxListedNumbers))
+	}
+	seen := make(map[string]bool, len(nums))
+	for i, n := range nums {
+		d := strings.TrimPrefix(n, "+")
+		if len(d) < 2 || len(d) > 15 || !isDigits(d) {
+			return invalid(field, RuleE164, fmt.Sprintf("number %d must be an optional + and 2 to 15 digits", i+1))
+		}
+		if seen[n] {
+			return invalid(field, RuleUnique, fmt.Sprintf("number %d is listed twice", i+1))
+		}
+		seen[n] = true
+	}
+	return nil
+}
+
+func validateAllowBlock(ab *AllowBlock) error {
+	if err := checkNumberList("allowed", ab.Allowed); err != nil {
+		return err
+	}
+	if err := checkNumberList("blocked", ab.Blocked); err != nil {
+		return err
+	}
+	for i, n := range ab.Blocked {
+		if slices.Contains(ab.Allowed, n) {
+			return invalid("blocked", RuleBoth, fmt.Sprintf("number %d is also allowed", i+1))
+		}
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -30,7 +31,7 @@ func validUser() User {
 		Emails: []string{"alice@example.com", "a.smith@example.org"}, AreaCode: "415",
 		CallerIDName: "Alice Smith", CallerIDNumber: "+14155550100", EmergencyCallerID: "4155550100",
 		EmergencyAddress: "1 Main St, Springfield", PhoneNumber: "+14155550100",
-		MobileNumber: "4155550199", PagerNumber: "555",
+		MobileNumber: "4155550199", PagerNumber: "555", CallPaths: 4,
 	}
 }
 
@@ -90,6 +91,10 @@ func TestValidateUser(t *testing.T) {
 		{"email duplicate any case", func(u *User) { u.Emails = []string{"alice@example.com", "Alice@Example.com"} }, "emails", RuleUnique},
 		{"emails ten", func(u *User) { u.Emails = nEmails(10) }, "", ""},
 		{"emails eleven", func(u *User) { u.Emails = nEmails(11) }, "emails", RuleMaxItems},
+		{"call paths unlimited", func(u *User) { u.CallPaths = 0 }, "", ""},
+		{"call paths 50", func(u *User) { u.CallPaths = 50 }, "", ""},
+		{"call paths 51", func(u *User) { u.CallPaths = 51 }, "call_paths", RuleRange},
+		{"call paths negative", func(u *User) { u.CallPaths = -1 }, "call_paths", RuleRange},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -266,5 +271,177 @@ func TestNewSIPPassword(t *testing.T) {
 		require.NoError(t, checkSIPPassword(p))
 		require.False(t, seen[p])
 		seen[p] = true
+	}
+}
+
+func validTimeFrame() TimeFrame {
+	return TimeFrame{
+		Name:   "Office hours",
+		Weekly: []WeeklyRange{{Days: []string{"mon", "tue", "wed", "thu", "fri"}, Start: "09:00", End: "17:00"}},
+		Dates:  []DateRange{{From: "2026-12-24", To: "2026-12-26"}},
+	}
+}
+
+func TestValidateTimeFrame(t *testing.T) {
+	weekly := func(w WeeklyRange) func(*TimeFrame) {
+		return func(tf *TimeFrame) { tf.Weekly = []WeeklyRange{w} }
+	}
+	dates := func(from, to string) func(*TimeFrame) {
+		return func(tf *TimeFrame) { tf.Dates = []DateRange{{From: from, To: to}} }
+	}
+	days := []string{"sat"}
+	tests := []struct {
+		name   string
+		change func(*TimeFrame)
+		field  string
+		rule   string
+	}{
+		{"valid", func(*TimeFrame) {}, "", ""},
+		{"name empty", func(tf *TimeFrame) { tf.Name = "" }, "name", RuleToken},
+		{"name 64", func(tf *TimeFrame) { tf.Name = strings.Repeat("a", 64) }, "", ""},
+		{"name 65", func(tf *TimeFrame) { tf.Name = strings.Repeat("a", 65) }, "name", RuleToken},
+		{"name punctuation", func(tf *TimeFrame) { tf.Name = "Mon-Fri_9.5 late" }, "", ""},
+		{"name slash", func(tf *TimeFrame) { tf.Name = "a/b" }, "name", RuleToken},
+		{"name umlaut", func(tf *TimeFrame) { tf.Name = "Büro" }, "name", RuleToken},
+		{"name leading space", func(tf *TimeFrame) { tf.Name = " Office" }, "name", RuleToken},
+		{"name trailing space", func(tf *TimeFrame) { tf.Name = "Office " }, "name", RuleToken},
+		{"nothing", func(tf *TimeFrame) { tf.Weekly, tf.Dates = nil, nil }, "weekly", RuleRequired},
+		{"always alone", func(tf *TimeFrame) { tf.Weekly, tf.Dates, tf.Always = nil, nil, true }, "", ""},
+		{"weekly only", func(tf *TimeFrame) { tf.Dates = nil }, "", ""},
+		{"dates only", func(tf *TimeFrame) { tf.Weekly = nil }, "", ""},
+		{"no days", weekly(WeeklyRange{Start: "09:00", End: "17:00"}), "weekly", RuleRequired},
+		{"day capitalised", weekly(WeeklyRange{Days: []string{"Mon"}, Start: "09:00", End: "17:00"}), "weekly", RuleEnum},
+		{"day unknown", weekly(WeeklyRange{Days: []string{"monday"}, Start: "09:00", End: "17:00"}), "weekly", RuleEnum},
+		{"day twice", weekly(WeeklyRange{Days: []string{"sat", "sun", "sat"}, Start: "09:00", End: "17:00"}), "weekly", RuleUnique},
+		{"every day", weekly(WeeklyRange{Days: slices.Clone(weekdays), Start: "00:00", End: "24:00"}), "", ""},
+		{"past midnight", weekly(WeeklyRange{Days: days, Start: "22:00", End: "06:00"}), "", ""},
+		{"until midnight", weekly(WeeklyRange{Days: days, Start: "22:00", End: "00:00"}), "", ""},
+		{"start equals end", weekly(WeeklyRange{Days: days, Start: "09:00", End: "09:00"}), "weekly", RuleRange},
+		{"midnight to midnight", weekly(WeeklyRange{Days: days, Start: "00:00", End: "00:00"}), "weekly", RuleRange},
+		{"start 24:00", weekly(WeeklyRange{Days: days, Start: "24:00", End: "06:00"}), "weekly", RuleTime},
+		{"end 24:01", weekly(WeeklyRange{Days: days, Start: "09:00", End: "24:01"}), "weekly", RuleTime},
+		{"end 25:00", weekly(WeeklyRange{Days: days, Start: "09:00", End: "25:00"}), "weekly", RuleTime},
+		{"minute 60", weekly(WeeklyRange{Days: days, Start: "09:60", End: "17:00"}), "weekly", RuleTime},
+		{"one-digit hour", weekly(WeeklyRange{Days: days, Start: "9:00", End: "17:00"}), "weekly", RuleTime},
+		{"seconds", weekly(WeeklyRange{Days: days, Start: "09:00:00", End: "17:00"}), "weekly", RuleTime},
+		{"start empty", weekly(WeeklyRange{Days: days, End: "17:00"}), "weekly", RuleTime},
+		{"sign", weekly(WeeklyRange{Days: days, Start: "+9:00", End: "17:00"}), "weekly", RuleTime},
+		{"weekly 50", func(tf *TimeFrame) { tf.Weekly = slices.Repeat(tf.Weekly, 50) }, "", ""},
+		{"weekly 51", func(tf *TimeFrame) { tf.Weekly = slices.Repeat(tf.Weekly, 51) }, "weekly", RuleMaxItems},
+		{"one day", dates("2026-07-04", "2026-07-04"), "", ""},
+		{"leap day", dates("2028-02-29", "2028-03-01"), "", ""},
+		{"no leap day", dates("2027-02-29", "2027-03-01"), "dates", RuleDate},
+		{"month 13", dates("2026-13-01", "2026-13-02"), "dates", RuleDate},
+		{"short month", dates("2026-7-04", "2026-07-05"), "dates", RuleDate},
+		{"to empty", dates("2026-07-04", ""), "dates", RuleDate},
+		{"with time", dates("2026-07-04T00:00:00Z", "2026-07-05"), "dates", RuleDate},
+		{"from after to", dates("2026-12-26", "2026-12-24"), "dates", RuleRange},
+		{"across the year", dates("2026-12-31", "2027-01-01"), "", ""},
+		{"dates 50", func(tf *TimeFrame) { tf.Dates = slices.Repeat(tf.Dates, 50) }, "", ""},
+		{"dates 51", func(tf *TimeFrame) { tf.Dates = slices.Repeat(tf.Dates, 51) }, "dates", RuleMaxItems},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tf := validTimeFrame()
+			tt.change(&tf)
+			requireRule(t, validateTimeFrame(&tf), tt.field, tt.rule)
+		})
+	}
+}
+
+func TestValidateAnsweringRule(t *testing.T) {
+	fw := func(kind, to string) *Forward { return &Forward{Kind: kind, To: to} }
+	dest := func(d SimRingDestination) func(*AnsweringRule) {
+		return func(r *AnsweringRule) { r.SimRing = &SimRing{Destinations: []SimRingDestination{d}} }
+	}
+	tests := []struct {
+		name   string
+		change func(*AnsweringRule)
+		field  string
+		rule   string
+	}{
+		{"minimal", func(*AnsweringRule) {}, "", ""},
+		{"time frame missing", func(r *AnsweringRule) { r.TimeFrame = "" }, "time_frame", RuleRequired},
+		{"ring for 600", func(r *AnsweringRule) { r.RingForS = 600 }, "", ""},
+		{"ring for 601", func(r *AnsweringRule) { r.RingForS = 601 }, "ring_for_s", RuleRange},
+		{"ring for negative", func(r *AnsweringRule) { r.RingForS = -1 }, "ring_for_s", RuleRange},
+		{"forward to user", func(r *AnsweringRule) { r.ForwardAlways = fw("user", "1002") }, "", ""},
+		{"forward to handset", func(r *AnsweringRule) { r.ForwardBusy = fw("handset", "1002-desk.2") }, "", ""},
+		{"forward to voicemail", func(r *AnsweringRule) { r.ForwardUnanswered = fw("voicemail", "10") }, "", ""},
+		{"forward to external", func(r *AnsweringRule) { r.ForwardOffline = fw("external", "+14155550100") }, "", ""},
+		{"forward kind empty", func(r *AnsweringRule) { r.ForwardAlways = fw("", "1002") }, "forward_always", RuleEnum},
+		{"forward kind queue", func(r *AnsweringRule) { r.ForwardBusy = fw("queue", "1002") }, "forward_busy", RuleEnum},
+		{"forward kind capitalised", func(r *AnsweringRule) { r.ForwardBusy = fw("User", "1002") }, "forward_busy", RuleEnum},
+		{"forward user one digit", func(r *AnsweringRule) { r.ForwardAlways = fw("user", "1") }, "forward_always", RuleDigits},
+		{"forward user eleven digits", func(r *AnsweringRule) { r.ForwardAlways = fw("user", "12345678901") }, "forward_always", RuleDigits},
+		{"forward user plus", func(r *AnsweringRule) { r.ForwardAlways = fw("user", "+1002") }, "forward_always", RuleDigits},
+		{"forward voicemail empty", func(r *AnsweringRule) { r.ForwardUnanswered = fw("voicemail", "") }, "forward_unanswered", RuleDigits},
+		{"forward handset empty", func(r *AnsweringRule) { r.ForwardOffline = fw("handset", "") }, "forward_offline", RuleToken},
+		{"forward handset space", func(r *AnsweringRule) { r.ForwardOffline = fw("handset", "desk phone") }, "forward_offline", RuleToken},
+		{"forward handset 33", func(r *AnsweringRule) { r.ForwardOffline = fw("handset", strings.Repeat("a", 33)) }, "forward_offline", RuleToken},
+		{"forward external empty", func(r *AnsweringRule) { r.ForwardUnanswered = fw("external", "") }, "forward_unanswered", RuleE164},
+		{"forward external two digits", func(r *AnsweringRule) { r.ForwardUnanswered = fw("external", "12") }, "forward_unanswered", RuleE164},
+		{"forward external 16 digits", func(r *AnsweringRule) { r.ForwardUnanswered = fw("external", "1234567890123456") }, "forward_unanswered", RuleE164},
+		{"forward external SIP URI", func(r *AnsweringRule) { r.ForwardUnanswered = fw("external", "sip:evil@example.com") }, "forward_unanswered", RuleE164},
+		{"simring empty", func(r *AnsweringRule) { r.SimRing = &SimRing{IncludeUser: true} }, "", ""},
+		{"simring user", dest(SimRingDestination{Kind: "user", To: "1002", DelayS: 300}), "", ""},
+		{"simring handset", dest(SimRingDestination{Kind: "handset", To: "lobby"}), "", ""},
+		{"simring external confirm", dest(SimRingDestination{Kind: "external", To: "4155550199", DelayS: 5, Confirm: true}), "", ""},
+		{"simring voicemail", dest(SimRingDestination{Kind: "voicemail", To: "1002"}), "simring", RuleEnum},
+		{"simring bad extension", dest(SimRingDestination{Kind: "user", To: "1x"}), "simring", RuleDigits},
+		{"simring bad number", dest(SimRingDestination{Kind: "external", To: "+"}), "simring", RuleE164},
+		{"simring delay 301", dest(SimRingDestination{Kind: "user", To: "1002", DelayS: 301}), "simring", RuleRange},
+		{"simring delay negative", dest(SimRingDestination{Kind: "user", To: "1002", DelayS: -1}), "simring", RuleRange},
+		{"simring 10", func(r *AnsweringRule) {
+			r.SimRing = &SimRing{Destinations: slices.Repeat([]SimRingDestination{{Kind: "user", To: "1002"}}, 10)}
+		}, "", ""},
+		{"simring 11", func(r *AnsweringRule) {
+			r.SimRing = &SimRing{Destinations: slices.Repeat([]SimRingDestination{{Kind: "user", To: "1002"}}, 11)}
+		}, "simring", RuleMaxItems},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := AnsweringRule{TimeFrame: "Office hours", Enabled: true}
+			tt.change(&r)
+			requireRule(t, validateAnsweringRule(&r), tt.field, tt.rule)
+		})
+	}
+}
+
+func TestValidateAllowBlock(t *testing.T) {
+	numbers := func(n int) []string {
+		out := make([]string, n)
+		for i := range out {
+			out[i] = fmt.Sprintf("+1415555%04d", i)
+		}
+		return out
+	}
+	tests := []struct {
+		name  string
+		ab    AllowBlock
+		field string
+		rule  string
+	}{
+		{"empty", AllowBlock{}, "", ""},
+		{"both lists", AllowBlock{Allowed: []string{"+14155550100", "42"}, Blocked: []string{"4155550199"}, BlockAnonymous: true}, "", ""},
+		{"two digits", AllowBlock{Blocked: []string{"12"}}, "", ""},
+		{"one digit", AllowBlock{Blocked: []string{"1"}}, "blocked", RuleE164},
+		{"plus only", AllowBlock{Allowed: []string{"+"}}, "allowed", RuleE164},
+		{"15 digits", AllowBlock{Allowed: []string{"+123456789012345"}}, "", ""},
+		{"16 digits", AllowBlock{Allowed: []string{"+1234567890123456"}}, "allowed", RuleE164},
+		{"dashes", AllowBlock{Blocked: []string{"415-555-0100"}}, "blocked", RuleE164},
+		{"empty number", AllowBlock{Blocked: []string{""}}, "blocked", RuleE164},
+		{"anonymous as a number", AllowBlock{Blocked: []string{"anonymous"}}, "blocked", RuleE164},
+		{"duplicate allowed", AllowBlock{Allowed: []string{"100", "200", "100"}}, "allowed", RuleUnique},
+		{"duplicate blocked", AllowBlock{Blocked: []string{"100", "100"}}, "blocked", RuleUnique},
+		{"in both", AllowBlock{Allowed: []string{"100", "200"}, Blocked: []string{"300", "200"}}, "blocked", RuleBoth},
+		{"200 each", AllowBlock{Allowed: numbers(200), Blocked: []string{"999"}}, "", ""},
+		{"201 allowed", AllowBlock{Allowed: numbers(201)}, "allowed", RuleMaxItems},
+		{"201 blocked", AllowBlock{Blocked: numbers(201)}, "blocked", RuleMaxItems},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			requireRule(t, validateAllowBlock(&tt.ab), tt.field, tt.rule)
+		})
 	}
 }
