@@ -43,6 +43,8 @@ type DB struct {
 	timeFrames    *TimeFrames
 	rules         *AnsweringRules
 	allowBlock    *AllowBlockLists
+	trunks        *Trunks
+	denied        *DeniedPrefixes
 }
 
 // Open opens (creating if needed) the database at path, checks it for
@@ -69,6 +71,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.timeFrames = &TimeFrames{db: db}
 	db.rules = &AnsweringRules{db: db}
 	db.allowBlock = &AllowBlockLists{db: db}
+	db.trunks = &Trunks{db: db}
+	db.denied = &DeniedPrefixes{db: db}
 
 	var err error
 	// BEGIN IMMEDIATE takes the write lock up front: a transaction that
@@ -152,6 +156,12 @@ func (db *DB) Settings() *Settings { return db.settings }
 
 // Registrations returns the registrations repository.
 func (db *DB) Registrations() *Registrations { return db.registrations }
+
+// Trunk returns the trunk repository.
+func (db *DB) Trunk() *Trunks { return db.trunks }
+
+// DeniedPrefixes returns the toll-fraud deny list repository.
+func (db *DB) DeniedPrefixes() *DeniedPrefixes { return db.denied }
 
 // TimeFrames returns the time frames repository.
 func (db *DB) TimeFrames() *TimeFrames { return db.timeFrames }
