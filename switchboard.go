@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"switchboard/admin"
+	"switchboard/routing"
 	"switchboard/sip"
 	"switchboard/store"
 )
@@ -142,6 +143,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		if err := e.prepareDemo(ctx); err != nil {
 			return nil, err
 		}
+	}
+	if err := e.seedDenyList(ctx); err != nil {
+		return nil, err
 	}
 	secret, err := e.settingSecret(ctx, "sip_nonce_secret")
 	if err != nil {
@@ -346,6 +350,23 @@ func (e *Engine) prepareAdminToken(ctx context.Context) error {
 func (e *Engine) checkToken(token string) bool {
 	h := sha256.Sum256([]byte(token))
 	return subtle.ConstantTimeCompare(h[:], e.tokenHash[:]) == 1
+}
+
+// seedDenyList fills the toll-fraud deny list with the default premium-rate
+// and satellite ranges, once: an admin who later empties it keeps it empty.
+func (e *Engine) seedDenyList(ctx context.Context) error {
+	const key = "deny_list_seeded"
+	if stored, err := e.db.Settings().SetIfAbsent(ctx, key, "seeding"); err != nil || stored != "seeding" {
+		return err
+	}
+	list := make([]store.DeniedPrefix, len(routing.DefaultDenyList))
+	for i, p := range routing.DefaultDenyList {
+		list[i] = store.DeniedPrefix{Prefix: p, Note: "default"}
+	}
+	if _, err := e.db.DeniedPrefixes().Replace(ctx, list); err != nil {
+		return fmt.Errorf("seed deny list: %w", err)
+	}
+	return e.db.Settings().Set(ctx, key, "done")
 }
 
 // settingSecret returns a 32-byte secret kept in settings, creating it on

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"switchboard/routing"
 )
 
 // The generated token is printed once and survives restarts as a hash; a
@@ -51,4 +53,32 @@ func TestAdminTokenLifecycle(t *testing.T) {
 	e, _ = open("")
 	require.True(t, e.checkToken("replacement-token"), "the configured token stays")
 	require.NoError(t, e.Close())
+}
+
+// A fresh install refuses premium-rate and satellite destinations; an admin
+// who empties the list keeps it empty across restarts.
+func TestDenyListSeededOnce(t *testing.T) {
+	dir := t.TempDir()
+	open := func() *Engine {
+		e, err := New(context.Background(), Config{
+			DBPath: filepath.Join(dir, "sb.db"), DataDir: filepath.Join(dir, "data"),
+			SIPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Domain: "127.0.0.1", AdminToken: "t",
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Out: io.Discard,
+		})
+		require.NoError(t, err)
+		return e
+	}
+	e := open()
+	list, err := e.db.DeniedPrefixes().Find(context.Background())
+	require.NoError(t, err)
+	require.Len(t, list, len(routing.DefaultDenyList))
+	_, err = e.db.DeniedPrefixes().Replace(context.Background(), nil)
+	require.NoError(t, err)
+	require.NoError(t, e.Close())
+
+	e = open()
+	defer e.Close()
+	list, err = e.db.DeniedPrefixes().Find(context.Background())
+	require.NoError(t, err)
+	require.Empty(t, list)
 }
