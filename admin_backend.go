@@ -46,13 +46,20 @@ func (b *adminBackend) CreateUser(ctx context.Context, in admin.UserInput) (admi
 			AreaCode: in.AreaCode, CallerIDName: in.CallerIDName, CallerIDNumber: in.CallerIDNumber,
 			EmergencyCallerID: in.EmergencyCallerID, EmergencyAddress: in.EmergencyAddress,
 			PhoneNumber: in.PhoneNumber, MobileNumber: in.MobileNumber, PagerNumber: in.PagerNumber,
-			VoicemailEnabled: in.VoicemailEnabled,
+			VoicemailEnabled: in.VoicemailEnabled, CallPaths: callPathsOnCreate(in.CallPaths),
 		},
 		Password:     in.Password,
 		VoicemailPIN: in.VoicemailPIN,
 	})
 	if err != nil {
 		return admin.User{}, apiError(err, "user")
+	}
+	if in.CallPaths != nil && *in.CallPaths == 0 {
+		// The store reads 0 on creation as "the default"; an explicit 0
+		// asks for unlimited call paths, which only an update can set.
+		if u, err = b.db.Users().Update(ctx, u.Extension, store.UserUpdate{CallPaths: in.CallPaths}); err != nil {
+			return admin.User{}, apiError(err, "user")
+		}
 	}
 	return apiUser(u), nil
 }
@@ -85,7 +92,7 @@ func (b *adminBackend) UpdateUser(ctx context.Context, ext string, p admin.UserP
 		AreaCode: p.AreaCode, CallerIDName: p.CallerIDName, CallerIDNumber: p.CallerIDNumber,
 		EmergencyCallerID: p.EmergencyCallerID, EmergencyAddress: p.EmergencyAddress,
 		PhoneNumber: p.PhoneNumber, MobileNumber: p.MobileNumber, PagerNumber: p.PagerNumber,
-		VoicemailEnabled: p.VoicemailEnabled, Password: p.Password, VoicemailPIN: p.VoicemailPIN,
+		VoicemailEnabled: p.VoicemailEnabled, CallPaths: p.CallPaths, Password: p.Password, VoicemailPIN: p.VoicemailPIN,
 	}
 	if p.Scope != nil {
 		s := store.Scope(*p.Scope)
@@ -211,9 +218,19 @@ func apiUser(u store.User) admin.User {
 		AreaCode: u.AreaCode, CallerIDName: u.CallerIDName, CallerIDNumber: u.CallerIDNumber,
 		EmergencyCallerID: u.EmergencyCallerID, EmergencyAddress: u.EmergencyAddress,
 		PhoneNumber: u.PhoneNumber, MobileNumber: u.MobileNumber, PagerNumber: u.PagerNumber,
-		VoicemailEnabled: u.VoicemailEnabled, HasVoicemailPIN: u.HasVoicemailPIN, HasPassword: u.HasPassword,
+		VoicemailEnabled: u.VoicemailEnabled, CallPaths: u.CallPaths,
+		HasVoicemailPIN: u.HasVoicemailPIN, HasPassword: u.HasPassword,
 		CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt,
 	}
+}
+
+// callPathsOnCreate is the store's CallPaths for a new user: 0, the store's
+// default, when the request has none (or asks for 0, set afterwards).
+func callPathsOnCreate(n *int) int {
+	if n == nil {
+		return 0
+	}
+	return *n
 }
 
 func apiPhone(p store.Phone) admin.Phone {

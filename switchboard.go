@@ -174,6 +174,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			Registerer: e.registry,
 			Health:     e.health,
 			Logger:     e.log,
+			Now:        cfg.Now,
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,

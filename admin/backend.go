@@ -33,6 +33,36 @@ type Backend interface {
 	// ListRegistrations returns the live registrations of the user at ext,
 	// or of every user when ext is empty.
 	ListRegistrations(ctx context.Context, ext string) ([]Registration, error)
+
+	// ListTimeFrames returns every time frame, the built-in "always" first.
+	ListTimeFrames(ctx context.Context) ([]TimeFrame, error)
+	CreateTimeFrame(ctx context.Context, in TimeFrameInput) (TimeFrame, error)
+	GetTimeFrame(ctx context.Context, name string) (TimeFrame, error)
+	UpdateTimeFrame(ctx context.Context, name string, p TimeFramePatch) (TimeFrame, error)
+	// DeleteTimeFrame refuses a frame that answering rules use with
+	// InUse("time_frame"), and the built-in one with rule "builtin".
+	DeleteTimeFrame(ctx context.Context, name string) error
+
+	// ListAnsweringRules returns the rules of the user at ext in order.
+	ListAnsweringRules(ctx context.Context, ext string) ([]AnsweringRule, error)
+	CreateAnsweringRule(ctx context.Context, ext string, in AnsweringRuleInput) (AnsweringRule, error)
+	GetAnsweringRule(ctx context.Context, ext string, id int64) (AnsweringRule, error)
+	UpdateAnsweringRule(ctx context.Context, ext string, id int64, p AnsweringRulePatch) (AnsweringRule, error)
+	// DeleteAnsweringRule refuses the default rule with rule
+	// "default_rule".
+	DeleteAnsweringRule(ctx context.Context, ext string, id int64) error
+	// ReorderAnsweringRules puts the rules in the order of ids, which must
+	// name each of the user's rules once, and returns them in that order.
+	ReorderAnsweringRules(ctx context.Context, ext string, ids []int64) ([]AnsweringRule, error)
+
+	GetAllowBlock(ctx context.Context, ext string) (AllowBlock, error)
+	// PutAllowBlock replaces the lists of the user at ext.
+	PutAllowBlock(ctx context.Context, ext string, ab AllowBlock) (AllowBlock, error)
+
+	// Explain answers how a call from q.From at q.At to the user at ext
+	// would be handled, from the same decision a real call gets, without
+	// ringing anything.
+	Explain(ctx context.Context, ext string, q ExplainQuery) (Explanation, error)
 }
 
 // User is a user as the API shows it. It has no secret fields: the password
@@ -59,6 +89,7 @@ type User struct {
 	MobileNumber        string    `json:"mobile_number"`
 	PagerNumber         string    `json:"pager_number"`
 	VoicemailEnabled    bool      `json:"voicemail_enabled"`
+	CallPaths           int       `json:"call_paths"` // calls at once before busy; 0: unlimited
 	HasVoicemailPIN     bool      `json:"has_voicemail_pin"`
 	HasPassword         bool      `json:"has_password"`
 	CreatedAt           time.Time `json:"created_at"`
@@ -91,6 +122,7 @@ type UserInput struct {
 	MobileNumber        string   `json:"mobile_number"`
 	PagerNumber         string   `json:"pager_number"`
 	VoicemailEnabled    bool     `json:"voicemail_enabled"`
+	CallPaths           *int     `json:"call_paths"` // nil: the backend's default
 	VoicemailPIN        string   `json:"voicemail_pin"`
 	Password            string   `json:"password"`
 }
@@ -128,6 +160,7 @@ type UserPatch struct {
 	MobileNumber        *string   `json:"mobile_number"`
 	PagerNumber         *string   `json:"pager_number"`
 	VoicemailEnabled    *bool     `json:"voicemail_enabled"`
+	CallPaths           *int      `json:"call_paths"`
 	VoicemailPIN        *string   `json:"voicemail_pin"`
 	Password            *string   `json:"password"`
 }
@@ -200,4 +233,216 @@ type Registration struct {
 	Transport string    `json:"transport"`  // UDP or TCP
 	UserAgent string    `json:"user_agent"` // its User-Agent header
 	ExpiresAt time.Time `json:"expires_at"`
+}
+
+// TimeFrame is a named set of times that answering rules refer to. It
+// matches when Always is set, or the time of the call, on the wall clock of
+// the called user's time zone, falls in one of its weekly ranges or dates.
+type TimeFrame struct {
+	Name      string        `json:"name"`
+	Always    bool          `json:"always"` // only the built-in "always" frame
+	Weekly    []WeeklyRange `json:"weekly"`
+	Dates     []DateRange   `json:"dates"`
+	CreatedAt time.Time     `json:"created_at"`
+	UpdatedAt time.Time     `json:"updated_at"`
+}
+
+// WeeklyRange is a time of day on some days of the week: Days among "mon"
+// to "sun", Start and End "HH:MM". An End before the Start runs past
+// midnight.
+type WeeklyRange struct {
+	Days  []string `json:"days"`
+	Start string   `json:"start"`
+	End   string   `json:"end"`
+}
+
+// DateRange is the whole days From through To, both "YYYY-MM-DD".
+type DateRange struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// TimeFrameInput is the body of a time frame creation.
+type TimeFrameInput struct {
+	Name   string        `json:"name"`
+	Weekly []WeeklyRange `json:"weekly"`
+	Dates  []DateRange   `json:"dates"`
+}
+
+// TimeFramePatch is the body of a time frame update: a nil field stays
+// unchanged; Weekly and Dates replace the whole list.
+type TimeFramePatch struct {
+	Name   *string        `json:"name"`
+	Weekly *[]WeeklyRange `json:"weekly"`
+	Dates  *[]DateRange   `json:"dates"`
+}
+
+// timeFrameReadOnly names the time frame fields a client may read but not
+// write.
+var timeFrameReadOnly = []string{"always", "created_at", "updated_at"}
+
+// Forward sends a call elsewhere. Kind is "user" (To is an extension whose
+// own rules apply), "handset" (To is a phone name), "voicemail" (To is the
+// extension of a mailbox) or "external" (To is a number).
+type Forward struct {
+	Kind string `json:"kind"`
+	To   string `json:"to"`
+}
+
+// SimRing rings other destinations along with, or instead of, the user's
+// phones.
+type SimRing struct {
+	IncludeUser   bool                 `json:"include_user"`
+	RingAllPhones bool                 `json:"ring_all_phones"`
+	Destinations  []SimRingDestination `json:"destinations"`
+}
+
+// SimRingDestination is one more destination of a SimRing, rung DelayS
+// seconds after the call arrives; Confirm asks whoever answers to press a
+// key to accept the call.
+type SimRingDestination struct {
+	Kind    string `json:"kind"` // user, handset or external
+	To      string `json:"to"`
+	DelayS  int    `json:"delay_s"`
+	Confirm bool   `json:"confirm"`
+}
+
+// AnsweringRule is one of a user's ordered answering rules. The active rule
+// is the first enabled one whose time frame matches; the default rule, on
+// the "always" frame, cannot be deleted.
+type AnsweringRule struct {
+	ID        int64  `json:"id"`
+	Position  int    `json:"position"` // 0 first
+	IsDefault bool   `json:"is_default"`
+	TimeFrame string `json:"time_frame"`
+	Enabled   bool   `json:"enabled"`
+	DND       bool   `json:"dnd"`
+	Screening bool   `json:"screening"`
+	RingForS  int    `json:"ring_for_s"` // 0: the system default
+
+	// Each nil (null) when not set.
+	ForwardAlways     *Forward `json:"forward_always"`
+	ForwardBusy       *Forward `json:"forward_busy"`
+	ForwardUnanswered *Forward `json:"forward_unanswered"`
+	ForwardOffline    *Forward `json:"forward_offline"`
+	SimRing           *SimRing `json:"simring"`
+
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// AnsweringRuleInput is the body of an answering rule creation. Fields
+// absent from the request keep the values of defaultAnsweringRuleInput; a
+// forward or simring that is absent or null is not set.
+type AnsweringRuleInput struct {
+	TimeFrame         string   `json:"time_frame"`
+	Enabled           bool     `json:"enabled"`
+	DND               bool     `json:"dnd"`
+	Screening         bool     `json:"screening"`
+	RingForS          int      `json:"ring_for_s"`
+	ForwardAlways     *Forward `json:"forward_always"`
+	ForwardBusy       *Forward `json:"forward_busy"`
+	ForwardUnanswered *Forward `json:"forward_unanswered"`
+	ForwardOffline    *Forward `json:"forward_offline"`
+	SimRing           *SimRing `json:"simring"`
+}
+
+// defaultAnsweringRuleInput holds what a new rule gets for the fields the
+// request leaves out: enabled, nothing else set.
+func defaultAnsweringRuleInput() AnsweringRuleInput {
+	return AnsweringRuleInput{Enabled: true}
+}
+
+// AnsweringRulePatch is the body of an answering rule update. A nil pointer
+// or an unset Optional stays unchanged; an Optional set to null clears the
+// forward or the simultaneous ring.
+type AnsweringRulePatch struct {
+	TimeFrame         *string           `json:"time_frame"`
+	Enabled           *bool             `json:"enabled"`
+	DND               *bool             `json:"dnd"`
+	Screening         *bool             `json:"screening"`
+	RingForS          *int              `json:"ring_for_s"`
+	ForwardAlways     Optional[Forward] `json:"forward_always"`
+	ForwardBusy       Optional[Forward] `json:"forward_busy"`
+	ForwardUnanswered Optional[Forward] `json:"forward_unanswered"`
+	ForwardOffline    Optional[Forward] `json:"forward_offline"`
+	SimRing           Optional[SimRing] `json:"simring"`
+}
+
+// Answering rule fields: read-only ones, and the ones null may clear.
+var (
+	answeringRuleReadOnly = []string{"id", "position", "is_default", "created_at", "updated_at"}
+	answeringRuleNullable = []string{"forward_always", "forward_busy", "forward_unanswered", "forward_offline", "simring"}
+)
+
+// AllowBlock is a user's allow and block lists. Allowed numbers bypass call
+// screening and do not disturb; blocked numbers get a fast busy;
+// BlockAnonymous refuses callers without a number.
+type AllowBlock struct {
+	Allowed        []string `json:"allowed"`
+	Blocked        []string `json:"blocked"`
+	BlockAnonymous bool     `json:"block_anonymous"`
+}
+
+// ExplainQuery is the call an explanation is asked for.
+type ExplainQuery struct {
+	// From is the caller: a number, or the extension of a user of this
+	// PBX; empty is an anonymous caller.
+	From string
+	// At is the instant of the call.
+	At time.Time
+}
+
+// Explanation is what a call would do, and why.
+type Explanation struct {
+	Extension string        `json:"extension"`
+	At        time.Time     `json:"at"`
+	Caller    ExplainCaller `json:"caller"`
+	Action    string        `json:"action"` // "ring" or "reject"
+	// Code and Reason are the SIP answer of a rejection; 0 and "" when the
+	// call rings.
+	Code   int    `json:"code"`
+	Reason string `json:"reason"`
+	// Rule is the active rule, nil (null) when none is.
+	Rule      *ExplainRule `json:"rule"`
+	Screening bool         `json:"screening"`
+	// Stages are rung from the first; each stage's OnNoAnswer and OnBusy
+	// name the stage that follows, nil (null) when the call ends there.
+	Stages      []ExplainStage `json:"stages"`
+	Explanation []string       `json:"explanation"`
+}
+
+// ExplainCaller is how the caller was understood.
+type ExplainCaller struct {
+	Number    string `json:"number"`
+	Name      string `json:"name"`
+	Extension string `json:"extension"` // for a user of this PBX
+	Internal  bool   `json:"internal"`
+	Anonymous bool   `json:"anonymous"`
+}
+
+// ExplainRule names the active answering rule.
+type ExplainRule struct {
+	ID        int64  `json:"id"`
+	Index     int    `json:"index"` // in the user's ordered rules, 0 first
+	TimeFrame string `json:"time_frame"`
+}
+
+// ExplainStage is a set of targets rung together for at most TimeoutS
+// seconds (0: no timer of its own).
+type ExplainStage struct {
+	TimeoutS   int             `json:"timeout_s"`
+	OnNoAnswer *int            `json:"on_no_answer"`
+	OnBusy     *int            `json:"on_busy"`
+	Targets    []ExplainTarget `json:"targets"`
+}
+
+// ExplainTarget is one thing a stage rings: Kind is "phones" (every
+// registered phone of the user To), "phone", "user", "voicemail" or
+// "external".
+type ExplainTarget struct {
+	Kind    string `json:"kind"`
+	To      string `json:"to"`
+	DelayS  int    `json:"delay_s"`
+	Confirm bool   `json:"confirm"`
 }

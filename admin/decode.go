@@ -29,6 +29,13 @@ const (
 // responses but cannot be written, so that sending one back gets a clearer
 // rule than an unknown field. Every failure is an *Error.
 func readJSON(w http.ResponseWriter, r *http.Request, dst any, readOnly []string) error {
+	return readJSONNullable(w, r, dst, readOnly, nil)
+}
+
+// readJSONNullable is readJSON for a body whose members named in nullable
+// may be null: a forward or a simultaneous ring that null clears. Nulls in
+// any other member are still refused.
+func readJSONNullable(w http.ResponseWriter, r *http.Request, dst any, readOnly, nullable []string) error {
 	if err := checkContentType(r); err != nil {
 		return err
 	}
@@ -52,7 +59,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, dst any, readOnly []string
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return Invalid("", "json", "request body must hold a single JSON object")
 	}
-	return rejectNulls(body)
+	return rejectNulls(body, nullable)
 }
 
 // checkContentType accepts application/json, with or without parameters
@@ -149,18 +156,20 @@ func describeType(t reflect.Type) string {
 	}
 }
 
-// rejectNulls answers 400 for a top-level member whose value is null. No
-// field of this API is nullable: to clear a string send "", an array [] and
-// an object {}. encoding/json decodes null into a pointer as nil, which would
-// make it look absent, hence this separate pass over the already valid body.
-func rejectNulls(body []byte) error {
+// rejectNulls answers 400 for a top-level member whose value is null,
+// unless nullable names it. Apart from an answering rule's forwards and
+// simultaneous ring, no field of this API is nullable: to clear a string
+// send "", an array [] and an object {}. encoding/json decodes null into a
+// pointer as nil, which would make it look absent, hence this separate pass
+// over the already valid body.
+func rejectNulls(body []byte, nullable []string) error {
 	var members map[string]json.RawMessage
 	if err := json.Unmarshal(body, &members); err != nil {
 		return fmt.Errorf("decode request body members: %w", err)
 	}
 	names := make([]string, 0, len(members))
 	for name, raw := range members {
-		if string(bytes.TrimSpace(raw)) == "null" {
+		if string(bytes.TrimSpace(raw)) == "null" && !slices.Contains(nullable, name) {
 			names = append(names, name)
 		}
 	}

@@ -17,6 +17,20 @@
 //	PATCH  /api/v1/users/{extension}/phones/{name}
 //	DELETE /api/v1/users/{extension}/phones/{name}       204
 //	GET    /api/v1/registrations?extension=              {"registrations": [...]}
+//	POST   /api/v1/time-frames                           201, Location
+//	GET    /api/v1/time-frames                           {"time_frames": [...]}, "always" first
+//	GET    /api/v1/time-frames/{name}
+//	PATCH  /api/v1/time-frames/{name}
+//	DELETE /api/v1/time-frames/{name}                    204; 409 in_use, 400 builtin
+//	POST   /api/v1/users/{extension}/answering-rules     201, Location; enabled by default
+//	GET    /api/v1/users/{extension}/answering-rules     {"answering_rules": [...]} in order
+//	PUT    /api/v1/users/{extension}/answering-rules/order  {"ids": [...]}, answers the new order
+//	GET    /api/v1/users/{extension}/answering-rules/{id}
+//	PATCH  /api/v1/users/{extension}/answering-rules/{id}   null clears a forward or simring
+//	DELETE /api/v1/users/{extension}/answering-rules/{id}   204; 400 default_rule
+//	GET    /api/v1/users/{extension}/allow-block
+//	PUT    /api/v1/users/{extension}/allow-block         replaces both lists and the flag
+//	GET    /api/v1/users/{extension}/explain?from=&at=   the decision a call would get
 //
 // /healthz and /metrics need no token.
 //
@@ -25,7 +39,8 @@
 // created without one, shown once in the answer that created it.
 //
 // Request bodies are strict: application/json, at most 1 MiB, one object, no
-// unknown or read-only field, no null. Every error answer is
+// unknown or read-only field, no null, except that an answering rule's
+// forwards and simring take null for "not set". Every error answer is
 // {"error": message, "field": field, "rule": rule}, field and rule when they
 // apply.
 package admin

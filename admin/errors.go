@@ -55,6 +55,12 @@ func Conflict(field string) *Error {
 	}
 }
 
+// InUse reports that a resource cannot go because others refer to it (a time
+// frame that answering rules use); field names the resource.
+func InUse(field, message string) *Error {
+	return &Error{Status: http.StatusConflict, Message: message, Field: field, Rule: "in_use"}
+}
+
 // Invalid reports that field broke rule; message says so in words.
 func Invalid(field, rule, message string) *Error {
 	return &Error{Status: http.StatusBadRequest, Message: message, Field: field, Rule: rule}

@@ -42,6 +42,14 @@ type fakeBackend struct {
 	lastList  UserListFilter
 	lastRegs  string // ext passed to the last ListRegistrations
 	generated int
+
+	timeFrames  map[string]*TimeFrame       // by name
+	rules       map[string][]*AnsweringRule // by extension, in order
+	allowBlock  map[string]AllowBlock       // by extension
+	nextRuleID  int64
+	lastPatch   AnsweringRulePatch // the last UpdateAnsweringRule patch
+	lastExplain ExplainQuery       // the last Explain query
+	explanation Explanation        // what Explain answers, Extension set
 }
 
 type fakeUser struct {
@@ -60,6 +68,12 @@ func newFakeBackend() *fakeBackend {
 		now:    time.Date(2025, 3, 1, 9, 30, 0, 0, time.UTC),
 		users:  map[string]*fakeUser{},
 		phones: map[string]map[string]*fakePhone{},
+
+		timeFrames: map[string]*TimeFrame{
+			"always": {Name: "always", Always: true},
+		},
+		rules:      map[string][]*AnsweringRule{},
+		allowBlock: map[string]AllowBlock{},
 	}
 }
 
@@ -113,7 +127,16 @@ func (f *fakeBackend) CreateUser(_ context.Context, in UserInput) (User, error) 
 	if u.Scope == "" {
 		u.Scope = "basic"
 	}
+	u.CallPaths = 2
+	if in.CallPaths != nil {
+		u.CallPaths = *in.CallPaths
+	}
 	f.users[u.Extension] = &fakeUser{user: u, pin: in.VoicemailPIN, password: in.Password}
+	f.nextRuleID++
+	f.rules[u.Extension] = []*AnsweringRule{{
+		ID: f.nextRuleID, IsDefault: true, TimeFrame: "always", Enabled: true,
+		CreatedAt: f.now, UpdatedAt: f.now,
+	}}
 	return u, nil
 }
 
@@ -199,6 +222,7 @@ func (f *fakeBackend) UpdateUser(_ context.Context, ext string, p UserPatch) (Us
 	set(&u.MobileNumber, p.MobileNumber)
 	set(&u.PagerNumber, p.PagerNumber)
 	set(&u.VoicemailEnabled, p.VoicemailEnabled)
+	set(&u.CallPaths, p.CallPaths)
 	if p.VoicemailPIN != nil {
 		fu.pin = *p.VoicemailPIN
 		u.HasVoicemailPIN = fu.pin != ""
@@ -240,6 +264,8 @@ func (f *fakeBackend) DeleteUser(_ context.Context, ext string) error {
 	}
 	delete(f.users, ext)
 	delete(f.phones, ext)
+	delete(f.rules, ext)
+	delete(f.allowBlock, ext)
 	return nil
 }
 
@@ -392,6 +418,7 @@ func newTestEnv(t *testing.T) *testEnv {
 			return e.health
 		},
 		Logger: slog.New(slog.NewTextHandler(e.logs, nil)),
+		Now:    func() time.Time { return e.backend.now },
 	})
 	e.srv = httptest.NewServer(h)
 	t.Cleanup(e.srv.Close)

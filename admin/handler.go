@@ -30,6 +30,9 @@ type Config struct {
 	Health func(ctx context.Context) error
 	// Logger receives internal errors. Nil means slog.Default().
 	Logger *slog.Logger
+	// Now is the clock: the instant an explanation is asked for when the
+	// request names none. Nil means time.Now.
+	Now func() time.Time
 }
 
 // handlerFunc is an HTTP handler that returns its error instead of writing
@@ -43,6 +46,7 @@ type server struct {
 	health     func(context.Context) error
 	logger     *slog.Logger
 	metrics    *metrics
+	now        func() time.Time
 }
 
 // NewHandler returns the handler of the admin API under /api/v1, /healthz
@@ -55,9 +59,13 @@ func NewHandler(cfg Config) http.Handler {
 		checkToken: cfg.CheckToken,
 		health:     cfg.Health,
 		logger:     cfg.Logger,
+		now:        cfg.Now,
 	}
 	if s.logger == nil {
 		s.logger = slog.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
 	}
 	m, err := newMetrics(cfg.Registerer)
 	if err != nil {
@@ -79,6 +87,24 @@ func NewHandler(cfg Config) http.Handler {
 	s.api("DELETE /api/v1/users/{extension}/phones/{name}", s.deletePhone)
 
 	s.api("GET /api/v1/registrations", s.listRegistrations)
+
+	s.api("POST /api/v1/time-frames", s.createTimeFrame)
+	s.api("GET /api/v1/time-frames", s.listTimeFrames)
+	s.api("GET /api/v1/time-frames/{name}", s.getTimeFrame)
+	s.api("PATCH /api/v1/time-frames/{name}", s.updateTimeFrame)
+	s.api("DELETE /api/v1/time-frames/{name}", s.deleteTimeFrame)
+
+	s.api("POST /api/v1/users/{extension}/answering-rules", s.createAnsweringRule)
+	s.api("GET /api/v1/users/{extension}/answering-rules", s.listAnsweringRules)
+	s.api("PUT /api/v1/users/{extension}/answering-rules/order", s.reorderAnsweringRules)
+	s.api("GET /api/v1/users/{extension}/answering-rules/{id}", s.getAnsweringRule)
+	s.api("PATCH /api/v1/users/{extension}/answering-rules/{id}", s.updateAnsweringRule)
+	s.api("DELETE /api/v1/users/{extension}/answering-rules/{id}", s.deleteAnsweringRule)
+
+	s.api("GET /api/v1/users/{extension}/allow-block", s.getAllowBlock)
+	s.api("PUT /api/v1/users/{extension}/allow-block", s.putAllowBlock)
+
+	s.api("GET /api/v1/users/{extension}/explain", s.explain)
 
 	s.mux.Handle("GET /healthz", s.wrap(s.healthz))
 	if cfg.Gatherer != nil {

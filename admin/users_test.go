@@ -36,6 +36,7 @@ const adaJSON = `{
 	"mobile_number": "+447700900123",
 	"pager_number": "+12125550199",
 	"voicemail_enabled": true,
+	"call_paths": 3,
 	"voicemail_pin": "` + adaPIN + `",
 	"password": "` + adaPassword + `"
 }`
@@ -63,6 +64,7 @@ var adaWant = map[string]any{
 	"mobile_number":         "+447700900123",
 	"pager_number":          "+12125550199",
 	"voicemail_enabled":     true,
+	"call_paths":            float64(3),
 	"has_voicemail_pin":     true,
 	"has_password":          true,
 	"created_at":            "2025-03-01T09:30:00Z",
@@ -134,7 +136,7 @@ func TestUsers(t *testing.T) {
 				"area_code": "", "caller_id_name": "", "caller_id_number": "",
 				"emergency_caller_id": "", "emergency_address": "", "phone_number": "",
 				"mobile_number": "", "pager_number": "", "voicemail_enabled": true,
-				"has_voicemail_pin": false, "has_password": false,
+				"call_paths": float64(2), "has_voicemail_pin": false, "has_password": false,
 				"created_at": "2025-03-01T09:30:00Z", "updated_at": "2025-03-01T09:30:00Z",
 			},
 		},
@@ -245,6 +247,7 @@ func TestPatchUserLeavesAbsentFields(t *testing.T) {
 		{"empty string clears", `{"pager_number": ""}`, with(adaWant, "pager_number", "", "updated_at", "2025-03-01T09:31:00Z")},
 		{"empty array clears", `{"emails": []}`, with(adaWant, "emails", []any{}, "updated_at", "2025-03-01T09:31:00Z")},
 		{"new pin", `{"voicemail_pin": "50812"}`, with(adaWant, "updated_at", "2025-03-01T09:31:00Z")},
+		{"unlimited call paths", `{"call_paths": 0}`, with(adaWant, "call_paths", float64(0), "updated_at", "2025-03-01T09:31:00Z")},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

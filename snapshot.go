@@ -1,0 +1,244 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"switchboard/routing"
+	"switchboard/sip"
+	"switchboard/store"
+)
+
+// routingSnapshots builds the inputs of routing.Decide from the store and
+// the registrar's live bindings. It reads everything afresh on each call,
+// with no cache, so a change made through the admin API applies to the
+// next decision. The explain endpoint uses it, and the proxy is to use the
+// very same one, so that a call is decided as it is explained.
+type routingSnapshots struct {
+	db  *store.DB
+	sip *sip.Server
+}
+
+// decide returns the plan for a call from caller to the user at ext at the
+// instant at, with the callee it was decided on. An unknown ext is
+// store.ErrNotFound.
+func (s routingSnapshots) decide(ctx context.Context, ext string, caller routing.Caller, at time.Time) (routing.Plan, routing.Callee, error) {
+	callee, err := s.callee(ctx, ext)
+	if err != nil {
+		return routing.Plan{}, routing.Callee{}, err
+	}
+	plan := routing.Decide(routing.Request{Callee: callee, Caller: caller, At: at})
+	return plan, callee, nil
+}
+
+// callee returns the snapshot of the user at ext that routing.Decide
+// needs: time zone, answering rules and the time frames they name,
+// allow/block lists, call paths and the user's phones with their
+// registration state. Calls in progress are not counted yet: there is no
+// call table, so ActiveCalls is 0.
+//
+// The parts are read one after the other, not in one transaction: a change
+// landing in between gives a snapshot that mixes before and after, which
+// for one call is no worse than the change landing a moment later.
+func (s routingSnapshots) callee(ctx context.Context, ext string) (routing.Callee, error) {
+	u, err := s.db.Users().FindByExtension(ctx, ext)
+	if err != nil {
+		return routing.Callee{}, err
+	}
+	loc := time.UTC
+	if u.Timezone != "" {
+		if loc, err = time.LoadLocation(u.Timezone); err != nil {
+			return routing.Callee{}, fmt.Errorf("time zone of user %s: %w", ext, err)
+		}
+	}
+	rows, err := s.db.AnsweringRules().Find(ctx, ext)
+	if err != nil {
+		return routing.Callee{}, err
+	}
+	rules := make([]routing.Rule, len(rows))
+	frames := make(map[string]routing.TimeFrame, 2)
+	for i, row := range rows {
+		if rules[i], err = routingRule(row); err != nil {
+			return routing.Callee{}, fmt.Errorf("answering rule %d of user %s: %w", row.ID, ext, err)
+		}
+		if _, ok := frames[row.TimeFrame]; ok {
+			continue
+		}
+		tf, err := s.db.TimeFrames().FindByName(ctx, row.TimeFrame)
+		if errors.Is(err, store.ErrNotFound) {
+			// Deleted since the rules were read: routing skips a rule
+			// whose frame it does not know.
+			continue
+		}
+		if err != nil {
+			return routing.Callee{}, err
+		}
+		if frames[row.TimeFrame], err = routingTimeFrame(tf); err != nil {
+			return routing.Callee{}, fmt.Errorf("time frame %s: %w", tf.Name, err)
+		}
+	}
+	ab, err := s.db.AllowBlock().Get(ctx, ext)
+	if err != nil {
+		return routing.Callee{}, err
+	}
+	phones, err := s.db.Phones().Find(ctx, store.PhoneFilter{Extension: ext, Limit: 1000})
+	if err != nil {
+		return routing.Callee{}, err
+	}
+	bound := make(map[string]bool)
+	for _, b := range s.sip.Lookup(ext) {
+		bound[b.Phone] = true
+	}
+	states := make([]routing.PhoneState, len(phones))
+	mainPhone := ""
+	for i, p := range phones {
+		states[i] = routing.PhoneState{Name: p.Name, Registered: bound[p.Name]}
+		if p.Name == ext {
+			// The phone "with the same extension as the user", which a
+			// simultaneous ring's include_user rings.
+			mainPhone = p.Name
+		}
+	}
+	return routing.Callee{
+		Extension:        u.Extension,
+		Location:         loc,
+		VoicemailEnabled: u.VoicemailEnabled,
+		Rules:            rules,
+		Frames:           frames,
+		AllowBlock: routing.AllowBlock{
+			Allowed: ab.Allowed, Blocked: ab.Blocked, BlockAnonymous: ab.BlockAnonymous,
+		},
+		CallPaths: u.CallPaths,
+		Phones:    states,
+		MainPhone: mainPhone,
+	}, nil
+}
+
+// caller returns who a call from from is: a user of this PBX when from is
+// one's extension, else an outside number; empty is anonymous.
+func (s routingSnapshots) caller(ctx context.Context, from string) (routing.Caller, error) {
+	if from == "" {
+		return routing.Caller{Anonymous: true}, nil
+	}
+	u, err := s.db.Users().FindByExtension(ctx, from)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		return routing.Caller{Number: from}, nil
+	case err != nil:
+		return routing.Caller{}, err
+	}
+	name := u.CallerIDName
+	if name == "" {
+		name = joinName(u.FirstName, u.LastName)
+	}
+	return routing.Caller{Number: from, Name: name, Internal: true, Extension: u.Extension}, nil
+}
+
+func joinName(first, last string) string {
+	switch {
+	case first == "":
+		return last
+	case last == "":
+		return first
+	}
+	return first + " " + last
+}
+
+// routingRule maps a stored answering rule to its routing form.
+func routingRule(r store.AnsweringRule) (routing.Rule, error) {
+	out := routing.Rule{
+		ID:        r.ID,
+		TimeFrame: r.TimeFrame,
+		Enabled:   r.Enabled,
+		DND:       r.DND,
+		Screening: r.Screening,
+		RingFor:   time.Duration(r.RingForS) * time.Second,
+	}
+	for _, f := range []struct {
+		dst **routing.Destination
+		src *store.Forward
+	}{
+		{&out.ForwardAlways, r.ForwardAlways},
+		{&out.ForwardBusy, r.ForwardBusy},
+		{&out.ForwardUnanswered, r.ForwardUnanswered},
+		{&out.ForwardOffline, r.ForwardOffline},
+	} {
+		if f.src == nil {
+			continue
+		}
+		d, err := routingDestination(f.src.Kind, f.src.To)
+		if err != nil {
+			return routing.Rule{}, err
+		}
+		*f.dst = &d
+	}
+	if sr := r.SimRing; sr != nil {
+		out.SimRing = &routing.SimRing{
+			IncludeUser:   sr.IncludeUser,
+			RingAllPhones: sr.RingAllPhones,
+			Destinations:  make([]routing.SimRingDestination, len(sr.Destinations)),
+		}
+		for i, sd := range sr.Destinations {
+			d, err := routingDestination(sd.Kind, sd.To)
+			if err != nil {
+				return routing.Rule{}, err
+			}
+			out.SimRing.Destinations[i] = routing.SimRingDestination{
+				Destination: d,
+				Delay:       time.Duration(sd.DelayS) * time.Second,
+				Confirm:     sd.Confirm,
+			}
+		}
+	}
+	return out, nil
+}
+
+func routingDestination(kind, to string) (routing.Destination, error) {
+	k, err := routing.ParseDestKind(kind)
+	if err != nil {
+		return routing.Destination{}, err
+	}
+	return routing.Destination{Kind: k, To: to}, nil
+}
+
+// routingTimeFrame maps a stored time frame to its routing form.
+func routingTimeFrame(tf store.TimeFrame) (routing.TimeFrame, error) {
+	out := routing.TimeFrame{
+		Name:   tf.Name,
+		Always: tf.Always,
+		Weekly: make([]routing.WeeklyRange, len(tf.Weekly)),
+		Dates:  make([]routing.DateRange, len(tf.Dates)),
+	}
+	for i, w := range tf.Weekly {
+		r := routing.WeeklyRange{Days: make([]time.Weekday, len(w.Days))}
+		for j, d := range w.Days {
+			wd, err := routing.ParseWeekday(d)
+			if err != nil {
+				return routing.TimeFrame{}, err
+			}
+			r.Days[j] = wd
+		}
+		var err error
+		if r.Start, err = routing.ParseTimeOfDay(w.Start); err != nil {
+			return routing.TimeFrame{}, err
+		}
+		if r.End, err = routing.ParseTimeOfDay(w.End); err != nil {
+			return routing.TimeFrame{}, err
+		}
+		out.Weekly[i] = r
+	}
+	for i, d := range tf.Dates {
+		from, err := routing.ParseDate(d.From)
+		if err != nil {
+			return routing.TimeFrame{}, err
+		}
+		to, err := routing.ParseDate(d.To)
+		if err != nil {
+			return routing.TimeFrame{}, err
+		}
+		out.Dates[i] = routing.DateRange{From: from, To: to}
+	}
+	return out, nil
+}
