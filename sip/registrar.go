@@ -1,7 +1,6 @@
 package sip
 
 import (
-	"context"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,90 +18,13 @@ const dummyPassword = "not-a-real-password-0123456789"
 // be dropped unanswered (a throttled or blocked source).
 func (s *Server) register(req *gosip.Request) *gosip.Response {
 	now := s.now()
-	ip := sourceIP(req.Source())
-
-	authz := req.GetHeader("Authorization")
-	if authz == nil {
-		s.metrics.registered("challenged")
-		return s.challenge(req, false)
-	}
-	v, justBlocked := s.guard.check(ip, now)
-	if justBlocked {
-		s.sourceBlocked(ip)
-	}
-	switch v {
-	case verdictBlock:
-		s.metrics.registered("blocked")
-		return nil
-	case verdictThrottle:
-		s.metrics.registered("throttled")
-		return nil
-	}
-
-	creds, err := ParseCredentials(authz.Value())
-	if err != nil {
-		s.metrics.registered("invalid")
-		s.metrics.authFail.WithLabelValues("malformed").Inc()
-		s.securityEvent("malformed credentials", "", ip, err.Error())
-		return gosip.NewResponseFromRequest(req, 400, "Bad Request (malformed Authorization)", nil)
-	}
-	// A challenge this engine did not issue, for another realm or
-	// algorithm, or an expired one: challenge afresh, count nothing
-	// (the phone is not at fault, and a nonce from a peer engine is not an
-	// attack).
-	if creds.Realm != s.cfg.Realm || !s.offers(creds.Algorithm) {
-		s.metrics.registered("challenged")
-		return s.challenge(req, false)
-	}
-	switch s.nonces.Peek(creds.Nonce) {
-	case NonceValid:
-	case NonceStale:
-		s.metrics.registered("stale_nonce")
-		return s.challenge(req, true)
-	default:
-		s.metrics.registered("challenged")
-		return s.challenge(req, false)
-	}
-
-	phone, found, err := s.phones.LookupPhone(context.Background(), creds.Username)
-	if err != nil {
-		s.log.Error("look up phone", "phone", creds.Username, "error", err)
-		res := gosip.NewResponseFromRequest(req, 500, "Server Internal Error", nil)
-		res.AppendHeader(gosip.NewHeader("Retry-After", "5"))
+	phone, res, outcome := s.authenticate(req, false)
+	if outcome != authOK {
+		if outcome != "" {
+			s.metrics.registered(outcome)
+		}
 		return res
 	}
-	password := dummyPassword
-	if found {
-		password = phone.Password
-	}
-	ok := creds.Verify(string(gosip.REGISTER), password) && found
-	if !ok {
-		reason := "bad_password"
-		if !found {
-			reason = "unknown_user"
-		}
-		s.metrics.registered("auth_failed")
-		s.metrics.authFail.WithLabelValues("bad_credentials").Inc()
-		s.securityEvent("authentication failed", creds.Username, ip, reason)
-		if s.guard.fail(ip, now) {
-			s.sourceBlocked(ip)
-		}
-		// Same answer as to a request without credentials: a phone
-		// name that exists and one that does not cannot be told apart.
-		return s.challenge(req, false)
-	}
-	switch s.nonces.Check(creds.Nonce, creds.NC) {
-	case NonceValid:
-	case NonceStale:
-		s.metrics.registered("stale_nonce")
-		return s.challenge(req, true)
-	default:
-		s.metrics.registered("auth_failed")
-		s.metrics.authFail.WithLabelValues("replay").Inc()
-		s.log.Info("digest nonce replayed", "phone", phone.Name, "src", ip)
-		return s.challenge(req, false)
-	}
-	s.guard.succeed(ip)
 
 	// A phone binds contacts for its user's extension; it may name
 	// itself or the extension in To.
@@ -261,12 +183,7 @@ func contactHeader(b *Binding, now time.Time) gosip.Header {
 // challenge builds a 401 with one WWW-Authenticate per offered algorithm,
 // all sharing one fresh nonce.
 func (s *Server) challenge(req *gosip.Request, stale bool) *gosip.Response {
-	res := gosip.NewResponseFromRequest(req, 401, "Unauthorized", nil)
-	nonce := s.nonces.Issue()
-	for _, alg := range s.cfg.Algorithms {
-		res.AppendHeader(gosip.NewHeader("WWW-Authenticate", Challenge(s.cfg.Realm, nonce, "", alg, stale)))
-	}
-	return res
+	return s.digestChallenge(req, false, stale)
 }
 
 func (s *Server) offers(a Algorithm) bool {

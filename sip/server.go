@@ -155,6 +155,8 @@ type Server struct {
 	parser   *gosip.Parser
 	parseLog *ParseErrorLog
 	pings    *keepalive
+	router   Router
+	proxy    *proxy
 
 	advertiseHost string
 	advertisePort int
@@ -235,6 +237,13 @@ func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Op
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
 	s.ua, s.srv = ua, srv
+	if s.proxy, err = newProxy(ua, s.reg, secret); err != nil {
+		ua.Close()
+		return nil, fmt.Errorf("sip proxy: %w", err)
+	}
+	if s.router == nil {
+		s.router = defaultRouter{s}
+	}
 	srv.OnRegister(s.onTransactionRequest)
 	srv.OnOptions(s.onTransactionRequest)
 	srv.OnNoRoute(s.onTransactionRequest)
@@ -310,6 +319,7 @@ func (s *Server) Close() error {
 		s.cancel()
 	}
 	s.wg.Wait()
+	s.proxy.close()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	errs := []error{s.flush(ctx), s.ua.Close()}
@@ -472,6 +482,10 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 			s.pings.answered(m)
 			return nil
 		}
+		if isStatelessResponse(m) {
+			s.relayResponse(m)
+			return nil
+		}
 		return data
 	case *gosip.Request:
 		m.SetSource(src)
@@ -510,9 +524,22 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 			}
 			return nil
 		}
-		// Everything else is answered statelessly too: no sipgo
-		// transaction (and its 32 s of retained state) for a scanner's
-		// INVITE flood.
+		switch {
+		case m.Method == gosip.OPTIONS && !hasToTag(m):
+		case hasToTag(m) && !m.IsAck():
+			// Inside a dialog: forwarded statelessly, no transaction.
+			if res := s.forwardInDialog(m); res != nil {
+				s.writeUDP(laddr, raddr, m, res, "", start)
+			}
+			return nil
+		case m.Method == gosip.INVITE || m.Method == gosip.ACK || m.Method == gosip.CANCEL:
+			// The proxy's transactions are sipgo's. An ACK may belong to
+			// an INVITE transaction (after a non-2xx) or start none
+			// (after a 2xx): sipgo tells them apart.
+			return data
+		}
+		// Everything else is answered statelessly: no sipgo transaction
+		// (and its 32 s of retained state) for a scanner's flood.
 		if res := s.answer(m); res != nil {
 			s.writeUDP(laddr, raddr, m, res, "", start)
 		}
@@ -536,10 +563,25 @@ func (s *Server) onTransactionRequest(req *gosip.Request, tx gosip.ServerTransac
 	var res *gosip.Response
 	if rej := ValidateRequest(req, udp); rej != nil {
 		res = RejectionResponse(req, rej)
-	} else if req.Method == gosip.REGISTER {
-		res = s.register(req)
 	} else {
-		res = s.answer(req)
+		switch {
+		case req.Method == gosip.REGISTER:
+			res = s.register(req)
+		case req.Method == gosip.OPTIONS && !hasToTag(req):
+			res = s.answer(req)
+		case hasToTag(req) || req.IsAck():
+			// Inside a dialog (or an ACK no INVITE transaction took, which
+			// acknowledges a 2xx): forwarded statelessly.
+			res = s.forwardInDialog(req)
+		case req.Method == gosip.INVITE:
+			s.proxyInvite(req, tx)
+			return
+		case req.Method == gosip.CANCEL:
+			// sipgo matched no INVITE transaction (RFC 3261 §9.2).
+			res = gosip.NewResponseFromRequest(req, 481, "Call/Transaction Does Not Exist", nil)
+		default:
+			res = s.answer(req)
+		}
 	}
 	if res == nil {
 		return
@@ -592,7 +634,7 @@ func (s *Server) udpConn(laddr net.Addr) net.PacketConn {
 	return s.udpConns[laddr.String()]
 }
 
-var allowHeader = gosip.NewHeader("Allow", "REGISTER, OPTIONS")
+var allowHeader = gosip.NewHeader("Allow", "INVITE, ACK, CANCEL, BYE, REGISTER, OPTIONS, INFO, UPDATE, REFER, NOTIFY, PRACK")
 
 // answer answers a validated request other than REGISTER; nil for an ACK,
 // which is never answered.
