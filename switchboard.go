@@ -157,11 +157,13 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	sipCfg.Advertise = cfg.Advertise
 	sipCfg.NonceSecret = secret
 	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
+	router := &callRouter{snaps: routingSnapshots{db: db}, now: cfg.Now}
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
-		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry))
+		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router))
 	if err != nil {
 		return nil, err
 	}
+	router.snaps.sip = e.sip
 
 	if err := e.listen(); err != nil {
 		return nil, err

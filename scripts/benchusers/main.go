@@ -1,7 +1,9 @@
 // Command benchusers fills a Switchboard database with the users of a sipp
-// load test: for i in [0, n), user extension 20000+i with one phone named
-// PREFIX+i (zero-padded to max(4, digits(n-1))) whose SIP password is
-// PASSPREFIX+i, the scheme of the bench harness's users.csv.
+// load test: for i in [0, n), one user with one phone named PREFIX+i
+// (zero-padded to max(4, digits(n-1))) whose SIP password is PASSPREFIX+i,
+// the scheme of the bench harness's users.csv. With a digits-only prefix the
+// user's extension is the phone name (so that calls to sip:PREFIX+i reach
+// it); otherwise it is 20000+i.
 //
 //	go run ./scripts/benchusers -db bench.db -n 10000
 package main
@@ -49,6 +51,9 @@ func run(path string, n int, prefix, passPrefix string) error {
 			for i := range jobs {
 				digits := fmt.Sprintf("%0*d", width, i)
 				ext := strconv.Itoa(20000 + i)
+				if isDigits(prefix) {
+					ext = prefix + digits
+				}
 				_, err := db.Users().Create(ctx, store.NewUser{User: store.User{Extension: ext, FirstName: "Bench", LastName: digits}})
 				if err != nil && !errors.Is(err, store.ErrConflict) {
 					select {
@@ -79,4 +84,13 @@ func run(path string, n int, prefix, passPrefix string) error {
 	}
 	fmt.Printf("%d users with phones %s%0*d..%s%0*d\n", n, prefix, width, 0, prefix, width, n-1)
 	return nil
+}
+
+func isDigits(s string) bool {
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
