@@ -1,6 +1,7 @@
 // Package sip owns Switchboard's SIP side: the sipgo transports, request
 // validation, the registrar with its digest authentication and bindings, and
-// (later) the forking proxy and call table.
+// the forking proxy that runs routing plans (caller authentication, parallel
+// branches, CANCEL, in-dialog routing by Record-Route).
 //
 // It must not import store, admin, voicemail or provisioning: it declares the
 // small interfaces it needs (PhoneDirectory, BindingStore) and the root package

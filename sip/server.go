@@ -179,6 +179,7 @@ type Server struct {
 
 // NewServer builds a Server. Start must be called before serving.
 func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Option) (*Server, error) {
+	transactionRetention.Do(shortenTransactionRetention)
 	cfg = cfg.withDefaults()
 	s := &Server{
 		cfg:      cfg,
@@ -248,6 +249,23 @@ func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Op
 	srv.OnOptions(s.onTransactionRequest)
 	srv.OnNoRoute(s.onTransactionRequest)
 	return s, nil
+}
+
+// transactionRetention shortens, once per process, how long sipgo keeps a
+// finished transaction to absorb retransmissions: 32 s (64×T1) by default,
+// which at a few thousand calls a second pins gigabytes of parsed messages
+// and timers. A lost final response is retransmitted by the client within
+// 4 s (T2), so 5 s still answers every retransmission that matters. These
+// are sipgo package variables: the Once makes every server of the process
+// see the value written before its first transaction.
+var transactionRetention sync.Once
+
+func shortenTransactionRetention() {
+	const retain = 5 * time.Second
+	gosip.Timer_J = retain // non-INVITE server, after the final response
+	gosip.Timer_L = retain // INVITE server, after a 2xx
+	gosip.Timer_M = retain // INVITE client, after a 2xx
+	gosip.Timer_D = retain // INVITE client, after a failure response
 }
 
 // Start restores the persisted bindings and starts the background work
