@@ -121,7 +121,7 @@ func (k *keepalive) ping(b *Binding) {
 	k.pending[branch] = pendingPing{aor: b.AOR, phone: b.Phone, contact: b.Contact, sent: k.s.now()}
 	k.mu.Unlock()
 
-	if err := k.s.send(req, b.Transport, dest); err != nil {
+	if err := k.s.sendMessage(req, b.Transport, dest); err != nil {
 		k.mu.Lock()
 		delete(k.pending, branch)
 		k.mu.Unlock()
@@ -196,29 +196,6 @@ func (b *Binding) target() string {
 var sharedAddressSpace = netip.MustParsePrefix("100.64.0.0/10") // RFC 6598 carrier-grade NAT
 
 func isSharedAddress(a netip.Addr) bool { return sharedAddressSpace.Contains(a) }
-
-// send writes a request outside any transaction: over UDP from our
-// listening socket (so NAT bindings the phone opened are reused), over TCP
-// on the phone's own connection.
-func (s *Server) send(req *gosip.Request, transport, dest string) error {
-	if strings.EqualFold(transport, "UDP") {
-		raddr, err := net.ResolveUDPAddr("udp", dest)
-		if err != nil {
-			return err
-		}
-		conn := s.anyUDPConn()
-		if conn == nil {
-			return net.ErrClosed
-		}
-		_, err = conn.WriteTo([]byte(req.String()), raddr)
-		return err
-	}
-	conn, err := s.ua.TransportLayer().GetConnection(strings.ToLower(transport), dest)
-	if err != nil {
-		return err
-	}
-	return conn.WriteMsg(req)
-}
 
 func (s *Server) anyUDPConn() net.PacketConn {
 	s.connMu.RLock()
