@@ -121,3 +121,41 @@ func statusClass(code int) string {
 	}
 	return statusClasses[0]
 }
+
+// proxyMetrics are the call series.
+type proxyMetrics struct {
+	inProgress prometheus.Gauge
+	calls      *prometheus.CounterVec // outcome
+	started    prometheus.Counter
+	cancelled  prometheus.Counter
+	callsBy    map[string]prometheus.Counter
+}
+
+func newProxyMetrics(reg prometheus.Registerer) *proxyMetrics {
+	m := &proxyMetrics{
+		inProgress: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "calls_in_progress",
+			Help: "Calls being set up or rung by the proxy now.",
+		}),
+		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "calls_total",
+			Help: "Calls by outcome: answered, busy, no_answer, rejected, cancelled, failed.",
+		}, []string{"outcome"}),
+		started: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "branches_started_total",
+			Help: "INVITE branches the proxy forked to phones.",
+		}),
+		cancelled: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "branches_cancelled_total",
+			Help: "INVITE branches the proxy cancelled.",
+		}),
+	}
+	m.callsBy = make(map[string]prometheus.Counter, len(callOutcomes))
+	for _, o := range callOutcomes {
+		m.callsBy[o] = m.calls.WithLabelValues(o)
+	}
+	if reg != nil {
+		reg.MustRegister(m.inProgress, m.calls, m.started, m.cancelled)
+	}
+	return m
+}
