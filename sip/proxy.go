@@ -671,10 +671,7 @@ func (c *call) startBranch(bd *Binding) error {
 	}
 	fwd := c.req.Clone()
 	fwd.Recipient = contact
-	for fwd.GetHeader("Proxy-Authorization") != nil {
-		// Credentials for our realm go no further (RFC 3261 §22.3).
-		fwd.RemoveHeader("Proxy-Authorization")
-	}
+	c.s.consumeCredentials(fwd)
 	// Clone shares the Max-Forwards header between branches: each gets
 	// its own.
 	if mf := fwd.MaxForwards(); mf != nil {
@@ -1283,6 +1280,8 @@ func (s *Server) forwardInDialog(req *gosip.Request) *gosip.Response {
 		}
 		mf.Dec()
 	}
+	// Phones repeat their credentials on in-dialog requests: ours stop here.
+	s.consumeCredentials(req)
 
 	var network, dest string
 	if r := req.Route(); r != nil {
@@ -1365,6 +1364,28 @@ func (s *Server) relayResponse(res *gosip.Response) {
 	network := strings.ToUpper(next.Transport)
 	if err := s.sendMessage(res, network, net.JoinHostPort(strings.Trim(host, "[]"), strconv.Itoa(port))); err != nil {
 		s.log.Debug("relay response", "status", res.StatusCode, "error", err)
+	}
+}
+
+// consumeCredentials removes the Proxy-Authorization entries for our realm
+// from a request about to be forwarded: they were meant for us and go no
+// further, while those for other realms pass untouched (RFC 3261 §22.3).
+func (s *Server) consumeCredentials(req *gosip.Request) {
+	hs := req.GetHeaders("Proxy-Authorization")
+	if len(hs) == 0 {
+		return
+	}
+	keep := make([]string, 0, len(hs))
+	for _, h := range hs {
+		if creds, err := ParseCredentials(h.Value()); err == nil && creds.Realm == s.cfg.Realm {
+			continue
+		}
+		keep = append(keep, h.Value())
+	}
+	for req.RemoveHeader("Proxy-Authorization") {
+	}
+	for _, v := range keep {
+		req.AppendHeader(gosip.NewHeader("Proxy-Authorization", v))
 	}
 }
 

@@ -615,3 +615,17 @@ func metricValue(m prometheus.Metric) float64 {
 	}
 	return d.GetGauge().GetValue()
 }
+
+// Credentials for our realm stop at the proxy; those for another realm are
+// not ours to touch.
+func TestConsumeCredentials(t *testing.T) {
+	s, _, _ := testServer(t, Config{})
+	req := regRequest{user: "1001a", contact: "<sip:1001a@192.0.2.10>", extra: []string{
+		`Proxy-Authorization: Digest username="1001a", realm="` + testRealm + `", nonce="n", uri="sip:x", response="00", algorithm=MD5`,
+		`Proxy-Authorization: Digest username="acct", realm="carrier.example", nonce="m", uri="sip:x", response="11", algorithm=MD5`,
+	}}.build(t)
+	s.consumeCredentials(req)
+	hs := req.GetHeaders("Proxy-Authorization")
+	require.Len(t, hs, 1)
+	require.Contains(t, hs[0].Value(), `realm="carrier.example"`)
+}
