@@ -17,6 +17,7 @@ type adminBackend struct {
 	db     *store.DB
 	phones *phoneDirectory
 	sip    *sip.Server
+	snaps  routingSnapshots // the proxy's own, so explain decides as calls do
 }
 
 // apiError maps store errors to their HTTP meaning; what is left is a 500.

@@ -169,7 +169,7 @@ func (b *adminBackend) PutAllowBlock(ctx context.Context, ext string, in admin.A
 }
 
 func (b *adminBackend) Explain(ctx context.Context, ext string, q admin.ExplainQuery) (admin.Explanation, error) {
-	snap := routingSnapshots{db: b.db, sip: b.sip}
+	snap := b.snaps
 	caller, err := snap.caller(ctx, q.From)
 	if err != nil {
 		return admin.Explanation{}, err

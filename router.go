@@ -21,18 +21,17 @@ type callRouter struct {
 }
 
 func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {
-	users := r.snaps.db.Users()
 	from, err := r.snaps.caller(ctx, caller.Extension)
 	if err != nil {
 		return routing.Plan{}, err
 	}
 	areaCode := ""
-	if u, err := users.FindByExtension(ctx, caller.Extension); err == nil {
+	if u, found, err := r.snaps.user(ctx, caller.Extension); err == nil && found {
 		areaCode = u.AreaCode
 	}
 	plan := routing.DialPlan{IsExtension: func(digits string) bool {
-		_, err := users.FindByExtension(ctx, digits)
-		return err == nil
+		_, found, err := r.snaps.user(ctx, digits)
+		return err == nil && found
 	}}
 	d := plan.Dial(dialled, areaCode)
 	switch d.Kind {

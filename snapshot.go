@@ -17,8 +17,9 @@ import (
 // next decision. The explain endpoint uses it, and the proxy is to use the
 // very same one, so that a call is decided as it is explained.
 type routingSnapshots struct {
-	db  *store.DB
-	sip *sip.Server
+	db    *store.DB
+	sip   *sip.Server
+	cache *configCache
 }
 
 // decide returns the plan for a call from caller to the user at ext at the
@@ -34,15 +35,36 @@ func (s routingSnapshots) decide(ctx context.Context, ext string, caller routing
 }
 
 // callee returns the snapshot of the user at ext that routing.Decide
-// needs: time zone, answering rules and the time frames they name,
-// allow/block lists, call paths and the user's phones with their
-// registration state. Calls in progress are not counted yet: there is no
-// call table, so ActiveCalls is 0.
+// needs: the configuration (from the cache, read afresh after any change)
+// and the phones' registration state, live from the registrar. Calls in
+// progress are not counted yet: there is no call table, so ActiveCalls is 0.
+func (s routingSnapshots) callee(ctx context.Context, ext string) (routing.Callee, error) {
+	c, err := s.cache.callee(ctx, ext, s.loadCallee)
+	if err != nil {
+		return routing.Callee{}, err
+	}
+	bound := make(map[string]bool)
+	for _, b := range s.sip.Lookup(ext) {
+		bound[b.Phone] = true
+	}
+	// The cached snapshot is shared: the phone states are this call's own.
+	phones := make([]routing.PhoneState, len(c.Phones))
+	for i, p := range c.Phones {
+		phones[i] = routing.PhoneState{Name: p.Name, Registered: bound[p.Name]}
+	}
+	c.Phones = phones
+	return c, nil
+}
+
+// loadCallee reads from the store what routing.Decide needs of the user at
+// ext: time zone, answering rules and the time frames they name,
+// allow/block lists, call paths and the user's phones (their registration
+// state is added by callee).
 //
 // The parts are read one after the other, not in one transaction: a change
 // landing in between gives a snapshot that mixes before and after, which
 // for one call is no worse than the change landing a moment later.
-func (s routingSnapshots) callee(ctx context.Context, ext string) (routing.Callee, error) {
+func (s routingSnapshots) loadCallee(ctx context.Context, ext string) (routing.Callee, error) {
 	u, err := s.db.Users().FindByExtension(ctx, ext)
 	if err != nil {
 		return routing.Callee{}, err
@@ -87,14 +109,10 @@ func (s routingSnapshots) callee(ctx context.Context, ext string) (routing.Calle
 	if err != nil {
 		return routing.Callee{}, err
 	}
-	bound := make(map[string]bool)
-	for _, b := range s.sip.Lookup(ext) {
-		bound[b.Phone] = true
-	}
 	states := make([]routing.PhoneState, len(phones))
 	mainPhone := ""
 	for i, p := range phones {
-		states[i] = routing.PhoneState{Name: p.Name, Registered: bound[p.Name]}
+		states[i] = routing.PhoneState{Name: p.Name}
 		if p.Name == ext {
 			// The phone "with the same extension as the user", which a
 			// simultaneous ring's include_user rings.
@@ -122,18 +140,25 @@ func (s routingSnapshots) caller(ctx context.Context, from string) (routing.Call
 	if from == "" {
 		return routing.Caller{Anonymous: true}, nil
 	}
-	u, err := s.db.Users().FindByExtension(ctx, from)
+	u, found, err := s.user(ctx, from)
 	switch {
-	case errors.Is(err, store.ErrNotFound):
-		return routing.Caller{Number: from}, nil
 	case err != nil:
 		return routing.Caller{}, err
+	case !found:
+		return routing.Caller{Number: from}, nil
 	}
 	name := u.CallerIDName
 	if name == "" {
 		name = joinName(u.FirstName, u.LastName)
 	}
 	return routing.Caller{Number: from, Name: name, Internal: true, Extension: u.Extension}, nil
+}
+
+// user returns the user at ext, through the cache.
+func (s routingSnapshots) user(ctx context.Context, ext string) (store.User, bool, error) {
+	return s.cache.user(ctx, ext, func(ctx context.Context, ext string) (store.User, error) {
+		return s.db.Users().FindByExtension(ctx, ext)
+	})
 }
 
 func joinName(first, last string) string {

@@ -157,7 +157,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	sipCfg.Advertise = cfg.Advertise
 	sipCfg.NonceSecret = secret
 	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
-	router := &callRouter{snaps: routingSnapshots{db: db}, now: cfg.Now}
+	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now}
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
 		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router))
 	if err != nil {
@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	e.http = &http.Server{
 		Handler: admin.NewHandler(admin.Config{
-			Backend:    &adminBackend{db: db, phones: e.phones, sip: e.sip},
+			Backend:    &adminBackend{db: db, phones: e.phones, sip: e.sip, snaps: router.snaps},
 			CheckToken: e.checkToken,
 			Gatherer:   e.registry,
 			Registerer: e.registry,

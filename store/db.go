@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -45,6 +46,8 @@ type DB struct {
 	allowBlock    *AllowBlockLists
 	trunks        *Trunks
 	denied        *DeniedPrefixes
+
+	configVersion atomic.Uint64
 }
 
 // Open opens (creating if needed) the database at path, checks it for
@@ -245,8 +248,20 @@ func (db *DB) migrateFile(ctx context.Context, name string) error {
 }
 
 // update runs fn in a write transaction, committed if fn returns nil and
-// rolled back otherwise.
+// rolled back otherwise. A commit counts as a configuration change (see
+// ConfigVersion).
 func (db *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
+	if err := db.updateState(ctx, fn); err != nil {
+		return err
+	}
+	db.configVersion.Add(1)
+	return nil
+}
+
+// updateState is update for state that is not configuration (the
+// registrar's bindings): it leaves ConfigVersion alone, so caches of the
+// configuration survive the constant flow of registrations.
+func (db *DB) updateState(ctx context.Context, fn func(*sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return err
@@ -257,6 +272,13 @@ func (db *DB) update(ctx context.Context, fn func(*sql.Tx) error) error {
 	}
 	return tx.Commit()
 }
+
+// ConfigVersion changes after every committed configuration write made
+// through this DB (users, phones, rules, time frames, lists, trunk,
+// settings), never for registrations. A cache reads it before reading the
+// data it keeps, and drops what it kept when it has changed. Writes by
+// another process are not seen.
+func (db *DB) ConfigVersion() uint64 { return db.configVersion.Load() }
 
 // view runs fn in a read-only transaction: every query in fn sees the same
 // snapshot.

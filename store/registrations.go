@@ -74,7 +74,7 @@ func (r *Registrations) Save(ctx context.Context, upserts []Registration, delete
 			return fmt.Errorf("save registrations: %w", invalid("contact", RuleRequired, "contact required"))
 		}
 	}
-	err := r.db.update(ctx, func(tx *sql.Tx) error {
+	err := r.db.updateState(ctx, func(tx *sql.Tx) error {
 		now := r.db.now().UnixMilli()
 		if len(upserts) > 0 {
 			stmt, err := tx.PrepareContext(ctx, upsertRegistration)
@@ -187,7 +187,7 @@ func (r *Registrations) Find(ctx context.Context, f RegistrationFilter) ([]Regis
 // harmless.
 func (r *Registrations) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
-	err := r.db.update(ctx, func(tx *sql.Tx) error {
+	err := r.db.updateState(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM registrations WHERE expires_at <= ?`, now.UnixMilli())
 		if err != nil {
 			return err

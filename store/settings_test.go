@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -72,4 +73,26 @@ func TestSettingsSetIfAbsentRace(t *testing.T) {
 	v, _, err := db.Settings().Get(ctx, "realm.secret")
 	require.NoError(t, err)
 	require.Equal(t, got[0], v)
+}
+
+func TestConfigVersionCountsConfigurationOnly(t *testing.T) {
+	db, clk := openTestDB(t)
+	ctx := context.Background()
+	v0 := db.ConfigVersion()
+	_, err := db.Users().Create(ctx, NewUser{User: User{Extension: "100"}})
+	require.NoError(t, err)
+	_, err = db.Phones().Create(ctx, "100", Phone{Name: "100a"})
+	require.NoError(t, err)
+	v1 := db.ConfigVersion()
+	require.Greater(t, v1, v0, "configuration writes change the version")
+
+	require.NoError(t, db.Registrations().Save(ctx, []Registration{{Phone: "100a", AOR: "100", Contact: "sip:100a@192.0.2.1",
+		ExpiresAt: clk.Now().Add(time.Hour)}}, nil))
+	_, err = db.Registrations().DeleteExpired(ctx, clk.Now())
+	require.NoError(t, err)
+	require.Equal(t, v1, db.ConfigVersion(), "registrations are state, not configuration")
+
+	_, err = db.Users().Create(ctx, NewUser{User: User{Extension: "bad!"}})
+	require.Error(t, err)
+	require.Equal(t, v1, db.ConfigVersion(), "a refused write changes nothing")
 }

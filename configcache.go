@@ -1,0 +1,101 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"sync"
+
+	"switchboard/routing"
+	"switchboard/store"
+)
+
+// configCache keeps what calls read of the configuration (users and their
+// routing snapshots), so that a call costs no database query once its
+// parties are known. Everything is dropped as soon as the store's
+// ConfigVersion moves: a change made through the admin API applies to the
+// next call. It is bounded: past maxEntries it starts over.
+type configCache struct {
+	version func() uint64
+
+	mu      sync.Mutex // guards the fields below
+	at      uint64     // the version the entries were read at
+	callees map[string]calleeEntry
+	users   map[string]userEntry
+}
+
+type calleeEntry struct {
+	callee routing.Callee
+	err    error // store.ErrNotFound is kept too: unknown numbers are cheap
+}
+
+type userEntry struct {
+	user  store.User
+	found bool
+}
+
+const configCacheMaxEntries = 50_000
+
+func newConfigCache(version func() uint64) *configCache {
+	return &configCache{version: version, callees: map[string]calleeEntry{}, users: map[string]userEntry{}}
+}
+
+// current returns the version to tag reads with, after dropping entries
+// read at an older one. The version is read before the data, so an entry
+// can only be older than its tag says, never newer: a change between the
+// two reads makes the next call read again.
+func (c *configCache) current() uint64 {
+	v := c.version()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if v != c.at || len(c.callees)+len(c.users) > configCacheMaxEntries {
+		clear(c.callees)
+		clear(c.users)
+		c.at = v
+	}
+	return v
+}
+
+func (c *configCache) callee(ctx context.Context, ext string, load func(context.Context, string) (routing.Callee, error)) (routing.Callee, error) {
+	v := c.current()
+	c.mu.Lock()
+	e, ok := c.callees[ext]
+	c.mu.Unlock()
+	if ok {
+		return e.callee, e.err
+	}
+	callee, err := load(ctx, ext)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return routing.Callee{}, err
+	}
+	c.mu.Lock()
+	if c.at == v {
+		c.callees[ext] = calleeEntry{callee: callee, err: err}
+	}
+	c.mu.Unlock()
+	return callee, err
+}
+
+func (c *configCache) user(ctx context.Context, ext string, load func(context.Context, string) (store.User, error)) (store.User, bool, error) {
+	v := c.current()
+	c.mu.Lock()
+	e, ok := c.users[ext]
+	c.mu.Unlock()
+	if ok {
+		return e.user, e.found, nil
+	}
+	u, err := load(ctx, ext)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		e = userEntry{}
+	case err != nil:
+		return store.User{}, false, err
+	default:
+		e = userEntry{user: u, found: true}
+	}
+	c.mu.Lock()
+	if c.at == v {
+		c.users[ext] = e
+	}
+	c.mu.Unlock()
+	return e.user, e.found, nil
+}
