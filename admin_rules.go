@@ -78,6 +78,12 @@ func (b *adminBackend) ListAnsweringRules(ctx context.Context, ext string) ([]ad
 }
 
 func (b *adminBackend) CreateAnsweringRule(ctx context.Context, ext string, in admin.AnsweringRuleInput) (admin.AnsweringRule, error) {
+	if err := b.checkDeniedForwards(ctx, ext, rulesExternals(map[string]*store.Forward{
+		"forward_always": storeForward(in.ForwardAlways), "forward_busy": storeForward(in.ForwardBusy),
+		"forward_unanswered": storeForward(in.ForwardUnanswered), "forward_offline": storeForward(in.ForwardOffline),
+	}, storeSimRing(in.SimRing))); err != nil {
+		return admin.AnsweringRule{}, err
+	}
 	rule, err := b.db.AnsweringRules().Create(ctx, ext, store.AnsweringRule{
 		TimeFrame: in.TimeFrame, Enabled: in.Enabled, DND: in.DND, Screening: in.Screening,
 		RingForS:          in.RingForS,
@@ -114,6 +120,16 @@ func (b *adminBackend) UpdateAnsweringRule(ctx context.Context, ext string, id i
 		if sr := storeSimRing(p.SimRing.Value); sr != nil {
 			upd.SimRing = store.SetTo(*sr)
 		}
+	}
+	var sr *store.SimRing
+	if upd.SimRing.Set {
+		sr = upd.SimRing.Value
+	}
+	if err := b.checkDeniedForwards(ctx, ext, rulesExternals(map[string]*store.Forward{
+		"forward_always": upd.ForwardAlways.Value, "forward_busy": upd.ForwardBusy.Value,
+		"forward_unanswered": upd.ForwardUnanswered.Value, "forward_offline": upd.ForwardOffline.Value,
+	}, sr)); err != nil {
+		return admin.AnsweringRule{}, err
 	}
 	rule, err := b.db.AnsweringRules().Update(ctx, ext, id, upd)
 	if err != nil {

@@ -126,3 +126,55 @@ func TestE2ECallFollowsAnsweringRules(t *testing.T) {
 	// Unanswered after ring_for_s: to voicemail, which answers 480 for now.
 	require.Equal(t, 480, (<-done).Status())
 }
+
+// A rule forwarding to a denied destination is refused when it is saved,
+// however the number is written.
+func TestE2ERuleForwardingToDeniedPrefixRefused(t *testing.T) {
+	e := startEngine(t)
+	e.api.createUser("1001", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "area_code": "900"})
+	var rule struct {
+		ID int64 `json:"id"`
+	}
+	e.api.must(http.MethodPost, "/api/v1/users/1001/answering-rules", map[string]any{
+		"time_frame": "always", "forward_unanswered": map[string]any{"kind": "external", "to": "+12125550100"},
+	}, http.StatusCreated, &rule)
+
+	cases := []struct {
+		name  string
+		body  map[string]any
+		field string
+	}{
+		{"satellite", map[string]any{"forward_always": map[string]any{"kind": "external", "to": "+8816123456789"}}, "forward_always.to"},
+		{"premium rate after 011", map[string]any{"forward_busy": map[string]any{"kind": "external", "to": "011979123456789"}}, "forward_busy.to"},
+		{"7 digits in a premium-rate area code", map[string]any{"forward_offline": map[string]any{"kind": "external", "to": "5550100"}}, "forward_offline.to"},
+		{"simultaneous ring", map[string]any{"simring": map[string]any{"include_user": true, "destinations": []any{
+			map[string]any{"kind": "external", "to": "+12125550100", "delay_s": 0},
+			map[string]any{"kind": "external", "to": "+19005550100", "delay_s": 5},
+		}}}, "simring.destinations[1].to"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, req := range []struct{ method, path string }{
+				{http.MethodPost, "/api/v1/users/1001/answering-rules"},
+				{http.MethodPatch, fmt.Sprintf("/api/v1/users/1001/answering-rules/%d", rule.ID)},
+			} {
+				body := map[string]any{}
+				for k, v := range tc.body {
+					body[k] = v
+				}
+				if req.method == http.MethodPost {
+					body["time_frame"] = "always"
+				}
+				var apiErr apiError
+				e.api.must(req.method, req.path, body, http.StatusBadRequest, &apiErr)
+				require.Equal(t, tc.field, apiErr.Field, req.method)
+				require.Equal(t, "denied_prefix", apiErr.Rule, req.method)
+			}
+		})
+	}
+	var rules struct {
+		AnsweringRules []map[string]any `json:"answering_rules"`
+	}
+	e.api.must(http.MethodGet, "/api/v1/users/1001/answering-rules", nil, http.StatusOK, &rules)
+	require.Len(t, rules.AnsweringRules, 2, "nothing refused was stored")
+}

@@ -1,0 +1,70 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"switchboard/admin"
+	"switchboard/routing"
+	"switchboard/store"
+)
+
+// externalDestination is an outside number a rule names, with the API
+// field that names it.
+type externalDestination struct{ field, to string }
+
+// rulesExternals lists the outside numbers among a rule's forwards and
+// simultaneous-ring destinations (nil entries are skipped).
+func rulesExternals(fwds map[string]*store.Forward, sr *store.SimRing) []externalDestination {
+	var out []externalDestination
+	for _, field := range []string{"forward_always", "forward_busy", "forward_unanswered", "forward_offline"} {
+		if f := fwds[field]; f != nil && f.Kind == store.ForwardExternal {
+			out = append(out, externalDestination{field + ".to", f.To})
+		}
+	}
+	if sr != nil {
+		for i, d := range sr.Destinations {
+			if d.Kind == store.ForwardExternal {
+				out = append(out, externalDestination{fmt.Sprintf("simring.destinations[%d].to", i), d.To})
+			}
+		}
+	}
+	return out
+}
+
+// checkDeniedForwards refuses a rule that would send calls to a denied
+// destination: toll fraud through a forward costs the same as a dialled
+// call. Numbers are read the way the proxy reads them (the user's area code
+// for 7 digits, 011 for international), so no spelling slips through.
+func (b *adminBackend) checkDeniedForwards(ctx context.Context, ext string, dests []externalDestination) error {
+	if len(dests) == 0 {
+		return nil
+	}
+	u, err := b.db.Users().FindByExtension(ctx, ext)
+	if errors.Is(err, store.ErrNotFound) {
+		return admin.NotFound("user")
+	}
+	if err != nil {
+		return err
+	}
+	list, err := b.db.DeniedPrefixes().Find(ctx)
+	if err != nil {
+		return err
+	}
+	deny := make(routing.DenyList, len(list))
+	for i, p := range list {
+		deny[i] = p.Prefix
+	}
+	for _, d := range dests {
+		dialled := routing.DialPlan{}.Dial(d.to, u.AreaCode)
+		if dialled.Kind != routing.DialExternal {
+			continue // the store's own validation answers for the format
+		}
+		if p, denied := deny.Denied(dialled.To); denied {
+			return admin.Invalid(d.field, "denied_prefix",
+				fmt.Sprintf("%s is in the denied destination prefix %s", dialled.To, p))
+		}
+	}
+	return nil
+}
