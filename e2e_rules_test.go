@@ -178,3 +178,33 @@ func TestE2ERuleForwardingToDeniedPrefixRefused(t *testing.T) {
 	e.api.must(http.MethodGet, "/api/v1/users/1001/answering-rules", nil, http.StatusOK, &rules)
 	require.Len(t, rules.AnsweringRules, 2, "nothing refused was stored")
 }
+
+// The deny list is the admin's: seeded on first start, editable, and what
+// it says applies to the next call.
+func TestE2EDenyListAndTrunkAPI(t *testing.T) {
+	e := startEngine(t)
+	e.addPhone(t, "1002", "1002a", "secret-1002a")
+	var list struct {
+		Prefixes []struct {
+			Prefix string `json:"prefix"`
+		} `json:"prefixes"`
+	}
+	e.api.must(http.MethodGet, "/api/v1/denied-prefixes", nil, http.StatusOK, &list)
+	require.NotEmpty(t, list.Prefixes, "seeded on first start")
+	require.Equal(t, 503, call(t, e, "1002a", "secret-1002a", "+442079460958").Status(), "allowed, but no trunk yet")
+
+	e.api.must(http.MethodPut, "/api/v1/denied-prefixes", map[string]any{"prefixes": []any{
+		map[string]any{"prefix": "+44", "note": "no calls to the UK"},
+	}}, http.StatusOK, &list)
+	require.Len(t, list.Prefixes, 1)
+	require.Equal(t, 403, call(t, e, "1002a", "secret-1002a", "+442079460958").Status(), "denied from the next call on")
+
+	var trunk map[string]any
+	e.api.must(http.MethodPut, "/api/v1/trunk", map[string]any{"host": "sip.provider.example", "username": "acct",
+		"password": "trunk-secret", "register": true, "inbound_sources": []string{"203.0.113.0/24"}}, http.StatusOK, &trunk)
+	require.Equal(t, true, trunk["has_password"])
+	require.EqualValues(t, 5060, trunk["port"])
+	code, body := e.api.do(http.MethodGet, "/api/v1/trunk", nil)
+	require.Equal(t, http.StatusOK, code)
+	require.NotContains(t, string(body), "trunk-secret")
+}

@@ -68,3 +68,66 @@ func (b *adminBackend) checkDeniedForwards(ctx context.Context, ext string, dest
 	}
 	return nil
 }
+
+func (b *adminBackend) GetTrunk(ctx context.Context) (admin.Trunk, error) {
+	t, err := b.db.Trunk().Get(ctx)
+	if err != nil {
+		return admin.Trunk{}, err
+	}
+	return apiTrunk(t), nil
+}
+
+func (b *adminBackend) PutTrunk(ctx context.Context, in admin.TrunkInput) (admin.Trunk, error) {
+	password := in.Password
+	if password == "" {
+		// A form saved without re-typing the password keeps it.
+		cur, err := b.db.Trunk().Get(ctx)
+		if err != nil {
+			return admin.Trunk{}, err
+		}
+		password = cur.Password
+	}
+	t, err := b.db.Trunk().Put(ctx, store.Trunk{
+		Host: in.Host, Port: in.Port, Transport: in.Transport, Username: in.Username, Password: password,
+		Register: in.Register, FromDomain: in.FromDomain, InboundSources: in.InboundSources,
+	})
+	if err != nil {
+		return admin.Trunk{}, apiError(err, "trunk")
+	}
+	return apiTrunk(t), nil
+}
+
+func apiTrunk(t store.Trunk) admin.Trunk {
+	return admin.Trunk{
+		Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username, HasPassword: t.Password != "",
+		Register: t.Register, FromDomain: t.FromDomain, InboundSources: t.InboundSources,
+	}
+}
+
+func (b *adminBackend) ListDeniedPrefixes(ctx context.Context) ([]admin.DeniedPrefix, error) {
+	list, err := b.db.DeniedPrefixes().Find(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return apiDenied(list), nil
+}
+
+func (b *adminBackend) PutDeniedPrefixes(ctx context.Context, in []admin.DeniedPrefix) ([]admin.DeniedPrefix, error) {
+	list := make([]store.DeniedPrefix, len(in))
+	for i, p := range in {
+		list[i] = store.DeniedPrefix{Prefix: p.Prefix, Note: p.Note}
+	}
+	out, err := b.db.DeniedPrefixes().Replace(ctx, list)
+	if err != nil {
+		return nil, apiError(err, "denied prefix")
+	}
+	return apiDenied(out), nil
+}
+
+func apiDenied(list []store.DeniedPrefix) []admin.DeniedPrefix {
+	out := make([]admin.DeniedPrefix, len(list))
+	for i, p := range list {
+		out[i] = admin.DeniedPrefix{Prefix: p.Prefix, Note: p.Note}
+	}
+	return out
+}

@@ -59,6 +59,16 @@ type Backend interface {
 	// PutAllowBlock replaces the lists of the user at ext.
 	PutAllowBlock(ctx context.Context, ext string, ab AllowBlock) (AllowBlock, error)
 
+	// GetTrunk returns the SIP trunk (an empty Host: none configured).
+	GetTrunk(ctx context.Context) (Trunk, error)
+	// PutTrunk replaces the trunk. An empty Password in in keeps the
+	// stored one, so that a form can be saved without re-typing it.
+	PutTrunk(ctx context.Context, in TrunkInput) (Trunk, error)
+	// ListDeniedPrefixes returns the toll-fraud deny list.
+	ListDeniedPrefixes(ctx context.Context) ([]DeniedPrefix, error)
+	// PutDeniedPrefixes replaces the deny list.
+	PutDeniedPrefixes(ctx context.Context, list []DeniedPrefix) ([]DeniedPrefix, error)
+
 	// Explain answers how a call from q.From at q.At to the user at ext
 	// would be handled, from the same decision a real call gets, without
 	// ringing anything.
@@ -445,4 +455,36 @@ type ExplainTarget struct {
 	To      string `json:"to"`
 	DelayS  int    `json:"delay_s"`
 	Confirm bool   `json:"confirm"`
+}
+
+// Trunk is the SIP trunk to the provider as the API shows it: the password
+// never comes back, only whether one is set.
+type Trunk struct {
+	Host           string   `json:"host"`
+	Port           int      `json:"port"`
+	Transport      string   `json:"transport"` // udp or tcp
+	Username       string   `json:"username"`
+	HasPassword    bool     `json:"has_password"`
+	Register       bool     `json:"register"`
+	FromDomain     string   `json:"from_domain"`
+	InboundSources []string `json:"inbound_sources"` // IP addresses or CIDR prefixes trusted as the provider
+}
+
+// TrunkInput is the body of PUT /api/v1/trunk.
+type TrunkInput struct {
+	Host           string   `json:"host"`
+	Port           int      `json:"port"`
+	Transport      string   `json:"transport"`
+	Username       string   `json:"username"`
+	Password       string   `json:"password"` // write-only; empty keeps the stored one
+	Register       bool     `json:"register"`
+	FromDomain     string   `json:"from_domain"`
+	InboundSources []string `json:"inbound_sources"`
+}
+
+// DeniedPrefix is a destination prefix (+E.164) no call may reach through
+// the trunk, dialled or forwarded.
+type DeniedPrefix struct {
+	Prefix string `json:"prefix"`
+	Note   string `json:"note"`
 }

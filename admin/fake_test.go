@@ -50,6 +50,10 @@ type fakeBackend struct {
 	lastPatch   AnsweringRulePatch // the last UpdateAnsweringRule patch
 	lastExplain ExplainQuery       // the last Explain query
 	explanation Explanation        // what Explain answers, Extension set
+
+	trunk         Trunk
+	trunkPassword string
+	denied        []DeniedPrefix
 }
 
 type fakeUser struct {

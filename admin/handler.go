@@ -101,6 +101,11 @@ func NewHandler(cfg Config) http.Handler {
 	s.api("PATCH /api/v1/users/{extension}/answering-rules/{id}", s.updateAnsweringRule)
 	s.api("DELETE /api/v1/users/{extension}/answering-rules/{id}", s.deleteAnsweringRule)
 
+	s.api("GET /api/v1/trunk", s.getTrunk)
+	s.api("PUT /api/v1/trunk", s.putTrunk)
+	s.api("GET /api/v1/denied-prefixes", s.listDeniedPrefixes)
+	s.api("PUT /api/v1/denied-prefixes", s.putDeniedPrefixes)
+
 	s.api("GET /api/v1/users/{extension}/allow-block", s.getAllowBlock)
 	s.api("PUT /api/v1/users/{extension}/allow-block", s.putAllowBlock)
 
