@@ -3,6 +3,7 @@ package switchboard
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"switchboard/routing"
@@ -10,7 +11,10 @@ import (
 	"switchboard/store"
 )
 
-var _ sip.Router = (*callRouter)(nil)
+var (
+	_ sip.Router      = (*callRouter)(nil)
+	_ sip.TrunkSource = (*callRouter)(nil)
+)
 
 // callRouter decides calls for the proxy: it reads what was dialled with
 // the dial plan, and for a user's extension runs routing.Decide on the same
@@ -43,7 +47,8 @@ func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled strin
 		if err != nil {
 			return routing.Plan{}, err
 		}
-		return routing.Decide(routing.Request{Callee: callee, Caller: from, At: r.now(), Hops: hops}), nil
+		plan := routing.Decide(routing.Request{Callee: callee, Caller: from, At: r.now(), Hops: hops})
+		return r.denyForwards(ctx, plan)
 	case routing.DialExternal, routing.DialEmergency:
 		if d.Kind == routing.DialExternal {
 			denied, err := r.deniedPrefix(ctx, d.To)
@@ -67,16 +72,108 @@ func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled strin
 
 // deniedPrefix returns the deny-list prefix that refuses number, if any.
 func (r *callRouter) deniedPrefix(ctx context.Context, number string) (string, error) {
-	list, err := r.snaps.db.DeniedPrefixes().Find(ctx)
+	deny, err := r.denyList(ctx)
 	if err != nil {
 		return "", err
+	}
+	p, _ := deny.Denied(number)
+	return p, nil
+}
+
+func (r *callRouter) denyList(ctx context.Context) (routing.DenyList, error) {
+	list, err := r.snaps.db.DeniedPrefixes().Find(ctx)
+	if err != nil {
+		return nil, err
 	}
 	deny := make(routing.DenyList, len(list))
 	for i, p := range list {
 		deny[i] = p.Prefix
 	}
-	p, _ := deny.Denied(number)
-	return p, nil
+	return deny, nil
+}
+
+// denyForwards applies the deny list to the external targets of a plan: a
+// forward saved before its prefix was denied does not go out. A plan left
+// with no target at all is refused with 403, as the number dialled would be.
+func (r *callRouter) denyForwards(ctx context.Context, plan routing.Plan) (routing.Plan, error) {
+	if plan.Action != routing.ActionRing {
+		return plan, nil
+	}
+	hasExternal := false
+	for _, st := range plan.Stages {
+		for _, t := range st.Targets {
+			hasExternal = hasExternal || t.Kind == routing.TargetExternal
+		}
+	}
+	if !hasExternal {
+		return plan, nil
+	}
+	deny, err := r.denyList(ctx)
+	if err != nil {
+		return routing.Plan{}, err
+	}
+	// The plan's stages may share their slices with the snapshot.
+	plan.Stages = slices.Clone(plan.Stages)
+	removed, left := 0, 0
+	for i := range plan.Stages {
+		var kept []routing.Target
+		for _, t := range plan.Stages[i].Targets {
+			if t.Kind == routing.TargetExternal {
+				if p, denied := deny.Denied(t.To); denied {
+					removed++
+					plan.Explanation = append(slices.Clip(plan.Explanation), "forward to "+t.To+" refused: denied prefix "+p)
+					continue
+				}
+			}
+			kept = append(kept, t)
+		}
+		plan.Stages[i].Targets = kept
+		left += len(kept)
+	}
+	if removed > 0 && left == 0 {
+		return reject(403, "Forbidden", plan.Explanation[len(plan.Explanation)-1]), nil
+	}
+	return plan, nil
+}
+
+// Trunk returns the trunk external calls go out through.
+func (r *callRouter) Trunk(ctx context.Context) (sip.Trunk, bool, error) {
+	t, err := r.snaps.db.Trunk().Get(ctx)
+	if err != nil {
+		return sip.Trunk{}, false, err
+	}
+	if t.Host == "" {
+		return sip.Trunk{}, false, nil
+	}
+	return sip.Trunk{Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
+		Password: t.Password, FromDomain: t.FromDomain}, true, nil
+}
+
+// OutboundCallerID is the calling user's caller ID towards the provider:
+// their caller ID number, else their phone number, else the extension;
+// for an emergency number their emergency caller ID when they have one.
+func (r *callRouter) OutboundCallerID(ctx context.Context, caller sip.Caller, to string) (sip.CallerID, error) {
+	u, found, err := r.snaps.user(ctx, caller.Extension)
+	if err != nil {
+		return sip.CallerID{}, err
+	}
+	if !found {
+		return sip.CallerID{Number: caller.Extension, Name: caller.Name}, nil
+	}
+	id := sip.CallerID{Number: u.CallerIDNumber, Name: u.CallerIDName}
+	if id.Number == "" {
+		id.Number = u.PhoneNumber
+	}
+	if id.Number == "" {
+		id.Number = u.Extension
+	}
+	if id.Name == "" {
+		id.Name = joinName(u.FirstName, u.LastName)
+	}
+	if (routing.DialPlan{}).Dial(to, "").Kind == routing.DialEmergency && u.EmergencyCallerID != "" {
+		id.Number = u.EmergencyCallerID
+	}
+	return id, nil
 }
 
 func reject(code int, reason, why string) routing.Plan {

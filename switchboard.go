@@ -159,7 +159,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
 	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now}
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
-		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router))
+		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router), sip.WithTrunk(router))
 	if err != nil {
 		return nil, err
 	}

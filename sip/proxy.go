@@ -43,6 +43,9 @@ type Router interface {
 // registered phones rings them all for 30 s and anything else is 404.
 func WithRouter(r Router) Option { return func(s *Server) { s.router = r } }
 
+// WithTrunk sets where external targets go. Without it they answer 503.
+func WithTrunk(t TrunkSource) Option { return func(s *Server) { s.trunk = t } }
+
 // defaultRingFor is how long the default router rings an extension.
 const defaultRingFor = 30 * time.Second
 
@@ -597,8 +600,7 @@ func (c *call) startTarget(t routing.Target, hops int) {
 			c.results = append(c.results, finalResult{code: 480})
 		}
 	case routing.TargetExternal:
-		// No trunk is configured on this engine.
-		c.results = append(c.results, finalResult{code: 503})
+		c.startTrunk(t.To)
 	default:
 		// Voicemail and other applications are not served here (yet):
 		// the target counts as unavailable.
@@ -629,12 +631,14 @@ type branch struct {
 	tx      gosip.ClientTransaction
 	dest    string // where requests for this contact go
 	network string // UDP or TCP
+	trunk   *Trunk // set for a branch to the provider
 
 	// Owned by the call's owner.
 	final int
 
-	// Owned by the pump.
+	// Owned by the pump; so are fwd and tx once it runs.
 	provisional bool
+	authTried   bool // the provider's challenge was answered once
 	cancelTx    gosip.ClientTransaction
 
 	mu           sync.Mutex // guards cancelWanted and cancelReason
@@ -660,7 +664,6 @@ type branchEvent struct {
 
 // startBranch forwards the INVITE to one binding (RFC 3261 §16.6).
 func (c *call) startBranch(bd *Binding) error {
-	s := c.s
 	var contact gosip.Uri
 	if err := gosip.ParseUri(bd.Contact, &contact); err != nil {
 		return err
@@ -669,22 +672,7 @@ func (c *call) startBranch(bd *Binding) error {
 	if network == "" {
 		network = "UDP"
 	}
-	fwd := c.req.Clone()
-	fwd.Recipient = contact
-	c.s.consumeCredentials(fwd)
-	// Clone shares the Max-Forwards header between branches: each gets
-	// its own.
-	if mf := fwd.MaxForwards(); mf != nil {
-		m := gosip.MaxForwardsHeader(mf.Val() - 1)
-		fwd.ReplaceHeader(&m)
-	} else {
-		m := gosip.MaxForwardsHeader(70)
-		fwd.AppendHeader(&m)
-	}
-	if v := fwd.Via(); v != nil {
-		setReceived(v, c.req.Source())
-	}
-
+	fwd := c.prepareForward(contact)
 	dest := bd.target()
 	// A phone registered through an edge proxy is reached through its Path
 	// (RFC 3327 §5.3): the Path entries become the Route set.
@@ -701,15 +689,50 @@ func (c *call) startBranch(bd *Binding) error {
 			network = strings.ToUpper(tp)
 		}
 	}
+	return c.sendBranch(fwd, network, dest, nil)
+}
+
+// prepareForward copies the caller's INVITE for one branch (RFC 3261 §16.6
+// steps 1 to 3): its Request-URI, our credentials removed, Max-Forwards
+// decremented.
+func (c *call) prepareForward(recipient gosip.Uri) *gosip.Request {
+	fwd := c.req.Clone()
+	fwd.Recipient = recipient
+	c.s.consumeCredentials(fwd)
+	// Clone shares the Max-Forwards header between branches: each gets
+	// its own.
+	if mf := fwd.MaxForwards(); mf != nil {
+		m := gosip.MaxForwardsHeader(mf.Val() - 1)
+		fwd.ReplaceHeader(&m)
+	} else {
+		m := gosip.MaxForwardsHeader(70)
+		fwd.AppendHeader(&m)
+	}
+	if v := fwd.Via(); v != nil {
+		setReceived(v, c.req.Source())
+	}
+	return fwd
+}
+
+// proxyVia is the Via the proxy puts on a forked INVITE (RFC 3261 §16.6
+// step 8), its branch carrying the request's loop-detection base.
+func (s *Server) proxyVia(network, base string) *gosip.ViaHeader {
+	via := &gosip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: network, Params: gosip.NewParams()}
+	via.Host, via.Port = s.localHostPort(network)
+	via.Params.Add("branch", proxyBranchPrefix+base+"."+strconv.FormatUint(s.proxy.seq.Add(1), 36))
+	via.Params.Add("rport", "")
+	return via
+}
+
+// sendBranch record-routes a prepared INVITE and sends it to dest over
+// network (RFC 3261 §16.6 steps 4 to 10); trunk is set for a branch to the
+// provider, whose challenges it answers.
+func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk) error {
+	s := c.s
 	for _, rr := range s.recordRoutes(c.req.Transport(), network, c.req.Source(), dest) {
 		fwd.PrependHeader(rr)
 	}
-	seq := s.proxy.seq.Add(1)
-	via := &gosip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: network, Params: gosip.NewParams()}
-	via.Host, via.Port = s.localHostPort(network)
-	via.Params.Add("branch", proxyBranchPrefix+c.base+"."+strconv.FormatUint(seq, 36))
-	via.Params.Add("rport", "")
-	fwd.PrependHeader(via)
+	fwd.PrependHeader(s.proxyVia(network, c.base))
 	fwd.SetTransport(network)
 	fwd.SetDestination(dest)
 	fwd.SetSource("")
@@ -730,7 +753,7 @@ func (c *call) startBranch(bd *Binding) error {
 		s.proxy.wg.Done()
 		return err
 	}
-	b := &branch{c: c, gen: c.gen, fwd: fwd, tx: tx, dest: dest, network: network, wake: make(chan struct{}, 1)}
+	b := &branch{c: c, gen: c.gen, fwd: fwd, tx: tx, dest: dest, network: network, trunk: trunk, wake: make(chan struct{}, 1)}
 	tx.OnRetransmission(b.onRetransmission)
 	c.branches = append(c.branches, b)
 	s.proxy.metrics.started.Inc()
@@ -777,6 +800,12 @@ func (c *call) onEvent(ev branchEvent) bool {
 		code := res.StatusCode
 		if code == 503 {
 			code = 500 // RFC 3261 §16.7 step 6: a branch's 503 is not ours
+		}
+		if b.trunk != nil && (code == 401 || code == 407) {
+			// The provider refused the trunk's credentials: the caller has
+			// none to offer it.
+			c.settle(b, finalResult{code: 403})
+			return false
 		}
 		c.settle(b, finalResult{code: code, res: res})
 		return false
@@ -913,6 +942,12 @@ func (b *branch) cancel(reason string) {
 	}
 }
 
+func (b *branch) wantsCancel() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.cancelWanted
+}
+
 // pump reads the branch's transaction until its final response. It ends
 // with the branch, never later than cancelWait after a CANCEL.
 func (b *branch) pump() {
@@ -954,6 +989,13 @@ func (b *branch) pump() {
 					b.deliver(res, nil)
 				}
 				continue
+			}
+			if b.trunk != nil && (res.StatusCode == 401 || res.StatusCode == 407) && !b.authTried && !b.wantsCancel() {
+				err := b.authenticate(res)
+				if err == nil {
+					continue
+				}
+				s.log.Debug("answer trunk challenge", "to", b.dest, "error", err)
 			}
 			b.deliver(res, nil)
 			return

@@ -156,6 +156,7 @@ type Server struct {
 	parseLog *ParseErrorLog
 	pings    *keepalive
 	router   Router
+	trunk    TrunkSource
 	proxy    *proxy
 
 	advertiseHost string
