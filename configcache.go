@@ -21,6 +21,7 @@ type configCache struct {
 	at      uint64     // the version the entries were read at
 	callees map[string]calleeEntry
 	users   map[string]userEntry
+	numbers map[string]string // phone number (E.164) → extension; nil until built
 }
 
 type calleeEntry struct {
@@ -50,6 +51,7 @@ func (c *configCache) current() uint64 {
 	if v != c.at || len(c.callees)+len(c.users) > configCacheMaxEntries {
 		clear(c.callees)
 		clear(c.users)
+		c.numbers = nil
 		c.at = v
 	}
 	return v
@@ -98,4 +100,26 @@ func (c *configCache) user(ctx context.Context, ext string, load func(context.Co
 	}
 	c.mu.Unlock()
 	return e.user, e.found, nil
+}
+
+// numberIndex returns the map of users' phone numbers to extensions, built
+// once per configuration version.
+func (c *configCache) numberIndex(ctx context.Context, build func(context.Context) (map[string]string, error)) (map[string]string, error) {
+	v := c.current()
+	c.mu.Lock()
+	idx := c.numbers
+	c.mu.Unlock()
+	if idx != nil {
+		return idx, nil
+	}
+	idx, err := build(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.at == v {
+		c.numbers = idx
+	}
+	c.mu.Unlock()
+	return idx, nil
 }

@@ -3,7 +3,9 @@ package switchboard
 import (
 	"context"
 	"errors"
+	"net/netip"
 	"slices"
+	"strings"
 	"time"
 
 	"switchboard/routing"
@@ -25,6 +27,9 @@ type callRouter struct {
 }
 
 func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {
+	if caller.FromTrunk {
+		return r.routeInbound(ctx, caller, dialled, hops)
+	}
 	from, err := r.snaps.caller(ctx, caller.Extension)
 	if err != nil {
 		return routing.Plan{}, err
@@ -178,4 +183,82 @@ func (r *callRouter) OutboundCallerID(ctx context.Context, caller sip.Caller, to
 
 func reject(code int, reason, why string) routing.Plan {
 	return routing.Plan{Action: routing.ActionReject, Code: code, Reason: reason, Explanation: []string{why}}
+}
+
+// routeInbound decides a call from the provider: the dialled number is one
+// of the users' phone numbers, and that user's rules apply. Anything else
+// is 404: the trunk is no way out (a call from the provider never goes
+// back out unless the user's own rules forward it).
+func (r *callRouter) routeInbound(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {
+	idx, err := r.snaps.cache.numberIndex(ctx, r.buildNumberIndex)
+	if err != nil {
+		return routing.Plan{}, err
+	}
+	ext, ok := idx[e164(dialled)]
+	if !ok {
+		return reject(404, "Not Found", "no user has the number "+dialled), nil
+	}
+	callee, err := r.snaps.callee(ctx, ext)
+	if errors.Is(err, store.ErrNotFound) {
+		return reject(404, "Not Found", "no user has the number "+dialled), nil
+	}
+	if err != nil {
+		return routing.Plan{}, err
+	}
+	from := routing.Caller{Number: caller.Number, Name: caller.Name}
+	if caller.Number == "" || strings.EqualFold(caller.Number, "anonymous") {
+		from = routing.Caller{Anonymous: true}
+	}
+	return r.denyForwards(ctx, routing.Decide(routing.Request{Callee: callee, Caller: from, At: r.now(), Hops: hops}))
+}
+
+// buildNumberIndex maps every user's phone number, in E.164 form, to the
+// user's extension.
+func (r *callRouter) buildNumberIndex(ctx context.Context) (map[string]string, error) {
+	idx := make(map[string]string)
+	for offset := 0; ; offset += 1000 {
+		users, _, err := r.snaps.db.Users().Find(ctx, store.UserFilter{Limit: 1000, Offset: offset})
+		if err != nil {
+			return nil, err
+		}
+		for _, u := range users {
+			if u.PhoneNumber != "" {
+				idx[e164(u.PhoneNumber)] = u.Extension
+			}
+		}
+		if len(users) < 1000 {
+			return idx, nil
+		}
+	}
+}
+
+// e164 reads a number as the dial plan does, so that +14155550100,
+// 14155550100 and 4155550100 are the same number; what it cannot read is
+// compared as written.
+func e164(number string) string {
+	if d := (routing.DialPlan{}).Dial(number, ""); d.Kind == routing.DialExternal {
+		return d.To
+	}
+	return number
+}
+
+// FromTrunk reports whether ip is one of the provider's addresses.
+func (r *callRouter) FromTrunk(ctx context.Context, ip string) (bool, error) {
+	addr, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false, nil
+	}
+	t, err := r.snaps.db.Trunk().Get(ctx)
+	if err != nil || t.Host == "" {
+		return false, err
+	}
+	for _, src := range t.InboundSources {
+		if p, err := netip.ParsePrefix(src); err == nil && p.Contains(addr.Unmap()) {
+			return true, nil
+		}
+		if a, err := netip.ParseAddr(src); err == nil && a == addr.Unmap() {
+			return true, nil
+		}
+	}
+	return false, nil
 }

@@ -29,8 +29,11 @@ import (
 type Caller struct {
 	Phone, Extension string
 	// Number and Name are the caller ID: the From user and display name
-	// as the phone sent them.
+	// as the phone (or the provider) sent them.
 	Number, Name string
+	// FromTrunk marks a call from the provider: no phone, no extension;
+	// the dialled string is one of the users' phone numbers.
+	FromTrunk bool
 }
 
 // Router decides where a call goes. hops counts the user-to-user forwards
@@ -191,10 +194,21 @@ func (s *Server) proxyInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		respond(res)
 		return
 	}
-	phone, res, outcome := s.authenticate(req, true)
-	if outcome != authOK {
-		respond(res)
+	var phone Phone
+	fromTrunk, err := s.fromTrunk(req)
+	if err != nil {
+		s.log.Error("check trunk source", "error", err)
+		respond(gosip.NewResponseFromRequest(req, 500, "Server Internal Error", nil))
 		return
+	}
+	if !fromTrunk {
+		var res *gosip.Response
+		var outcome string
+		phone, res, outcome = s.authenticate(req, true)
+		if outcome != authOK {
+			respond(res)
+			return
+		}
 	}
 	if s.ctx == nil || !s.proxy.track() {
 		res := gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
@@ -206,6 +220,7 @@ func (s *Server) proxyInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	respond(gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 
 	c := newCall(s, req, tx, phone)
+	c.caller.FromTrunk = fromTrunk
 	s.proxy.metrics.inProgress.Inc()
 	defer s.proxy.metrics.inProgress.Dec()
 	c.log.Info("call started", "from", c.caller.Number, "phone", phone.Name, "to", req.Recipient.User)
@@ -213,6 +228,16 @@ func (s *Server) proxyInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	s.proxy.metrics.callsBy[outcome].Inc()
 	c.log.Info("call ended", "outcome", outcome, "code", code, "branches", len(c.branches),
 		"duration", time.Since(start).Round(time.Millisecond).String())
+}
+
+// fromTrunk reports whether req comes from the provider's addresses.
+func (s *Server) fromTrunk(req *gosip.Request) (bool, error) {
+	if s.trunk == nil {
+		return false, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return s.trunk.FromTrunk(ctx, sourceIP(req.Source()))
 }
 
 // checkForwardable applies RFC 3261 §16.3 steps 3 and 4 to a request the

@@ -33,11 +33,14 @@ type CallerID struct {
 	Number, Name string
 }
 
-// TrunkSource is what the proxy needs to send plan targets of kind
-// routing.TargetExternal out through the trunk. The router given with
-// WithRouter provides it by implementing this interface too; without it,
-// or without a trunk configured, external targets are answered 503.
+// TrunkSource is what the proxy needs of the trunk: where plan targets of
+// kind routing.TargetExternal go out (without a trunk they are answered
+// 503), and which sources are the provider, whose calls come in without
+// digest authentication. It is set with WithTrunk.
 type TrunkSource interface {
+	// FromTrunk reports whether a request from ip is the provider's:
+	// trusted by its source address, never challenged.
+	FromTrunk(ctx context.Context, ip string) (bool, error)
 	// Trunk returns the trunk; false when none is configured.
 	Trunk(ctx context.Context) (Trunk, bool, error)
 	// OutboundCallerID returns the caller ID a call from caller to the

@@ -31,6 +31,8 @@ func (f *fakeTrunkRouter) setTrunk(t Trunk) {
 
 var _ TrunkSource = (*fakeTrunkRouter)(nil)
 
+func (f *fakeTrunkRouter) FromTrunk(context.Context, string) (bool, error) { return false, nil }
+
 func (f *fakeTrunkRouter) Trunk(context.Context) (Trunk, bool, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
