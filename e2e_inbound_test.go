@@ -96,3 +96,25 @@ func TestE2EInboundTrunkCalls(t *testing.T) {
 		require.False(t, rang)
 	})
 }
+
+// Toll fraud: unauthenticated INVITEs to outside numbers, however many,
+// never make the provider see a call.
+func TestE2EUnauthenticatedInvitesNeverReachTheTrunk(t *testing.T) {
+	e := startEngine(t)
+	providerSock := dialSIP(t, "127.0.0.2", e.sipAddr())
+	port := providerSock.localAddr().Port
+	e.api.must(http.MethodPut, "/api/v1/trunk", map[string]any{"host": "127.0.0.2", "port": port}, http.StatusOK, nil)
+
+	scanner := dialSIP(t, "127.0.0.1", e.sipAddr())
+	numbers := []string{"+442079460958", "011442079460958", "2125550100", "+8816123456789", "911"}
+	challenged := 0
+	for i := range 1000 {
+		scanner.send([]byte(providerInvite(scanner, numbers[i%len(numbers)], "scanner")))
+		if res, ok := scanner.recv(2 * time.Second); ok && res.Status() == 407 {
+			challenged++
+		}
+	}
+	require.Equal(t, 1000, challenged, "every one is challenged")
+	_, leaked := providerSock.recv(500 * time.Millisecond)
+	require.False(t, leaked, "the provider saw nothing")
+}
