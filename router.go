@@ -3,9 +3,13 @@ package switchboard
 import (
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"net/netip"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"switchboard/routing"
@@ -22,8 +26,10 @@ var (
 // the dial plan, and for a user's extension runs routing.Decide on the same
 // snapshot the explain endpoint shows.
 type callRouter struct {
-	snaps routingSnapshots // snaps.sip is set once the SIP server exists
-	now   func() time.Time
+	snaps    routingSnapshots // snaps.sip is set once the SIP server exists
+	now      func() time.Time
+	log      *slog.Logger
+	external externalRate
 }
 
 func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {
@@ -62,6 +68,10 @@ func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled strin
 			}
 			if denied != "" {
 				return reject(403, "Forbidden", "destination "+d.To+" is in the denied prefix "+denied), nil
+			}
+			// Emergency calls are never limited; other outside calls are.
+			if ok, err := r.allowExternal(ctx, caller.Extension); err != nil || !ok {
+				return reject(403, "Forbidden", "external call limit of extension "+caller.Extension+" reached"), err
 			}
 		}
 		return routing.Plan{
@@ -261,4 +271,59 @@ func (r *callRouter) FromTrunk(ctx context.Context, ip string) (bool, error) {
 		}
 	}
 	return false, nil
+}
+
+// DefaultExternalCallsPerMinute is how many outside calls one user may
+// start in a minute unless the setting external_calls_per_minute says
+// otherwise (0: unlimited). A phone whose password leaked dials hundreds a
+// minute; a person does not dial ten.
+const DefaultExternalCallsPerMinute = 10
+
+// externalRate counts each user's outside calls over the last minute.
+type externalRate struct {
+	mu    sync.Mutex // guards calls
+	calls map[string][]time.Time
+}
+
+// allowExternal counts an outside call by ext and reports whether it is
+// within the per-minute limit; the call that hits it is logged as a
+// security event.
+func (r *callRouter) allowExternal(ctx context.Context, ext string) (bool, error) {
+	limit := DefaultExternalCallsPerMinute
+	if v, ok, err := r.snaps.db.Settings().Get(ctx, "external_calls_per_minute"); err != nil {
+		return false, err
+	} else if ok {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return false, fmt.Errorf("setting external_calls_per_minute %q: want a count, 0 for unlimited", v)
+		}
+		limit = n
+	}
+	if limit == 0 {
+		return true, nil
+	}
+	now := r.now()
+	e := &r.external
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.calls == nil {
+		e.calls = make(map[string][]time.Time)
+	}
+	recent := slices.DeleteFunc(e.calls[ext], func(t time.Time) bool { return now.Sub(t) >= time.Minute })
+	if len(recent) >= limit {
+		e.calls[ext] = recent
+		r.log.Warn("external call limit reached", "event", "toll_limit", "extension", ext, "limit_per_minute", limit)
+		return false, nil
+	}
+	e.calls[ext] = append(recent, now)
+	// Forget users idle for a minute, so the table stays as small as the
+	// set of users calling out.
+	if len(e.calls) > 1000 {
+		for k, ts := range e.calls {
+			if len(ts) == 0 || now.Sub(ts[len(ts)-1]) >= time.Minute {
+				delete(e.calls, k)
+			}
+		}
+	}
+	return true, nil
 }

@@ -100,6 +100,7 @@ type Engine struct {
 	log      *slog.Logger
 	db       *store.DB
 	phones   *phoneDirectory
+	router   *callRouter
 	sip      *sip.Server
 	registry *prometheus.Registry
 	http     *http.Server
@@ -157,7 +158,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	sipCfg.Advertise = cfg.Advertise
 	sipCfg.NonceSecret = secret
 	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
-	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now}
+	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now, log: e.log}
+	e.router = router
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
 		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router), sip.WithTrunk(router))
 	if err != nil {
