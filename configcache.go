@@ -22,6 +22,7 @@ type configCache struct {
 	callees map[string]calleeEntry
 	users   map[string]userEntry
 	numbers map[string]string // phone number (E.164) → extension; nil until built
+	values  map[string]any    // whole-PBX values (trunk, deny list) by name
 }
 
 type calleeEntry struct {
@@ -37,7 +38,7 @@ type userEntry struct {
 const configCacheMaxEntries = 50_000
 
 func newConfigCache(version func() uint64) *configCache {
-	return &configCache{version: version, callees: map[string]calleeEntry{}, users: map[string]userEntry{}}
+	return &configCache{version: version, callees: map[string]calleeEntry{}, users: map[string]userEntry{}, values: map[string]any{}}
 }
 
 // current returns the version to tag reads with, after dropping entries
@@ -52,6 +53,7 @@ func (c *configCache) current() uint64 {
 		clear(c.callees)
 		clear(c.users)
 		c.numbers = nil
+		clear(c.values)
 		c.at = v
 	}
 	return v
@@ -122,4 +124,26 @@ func (c *configCache) numberIndex(ctx context.Context, build func(context.Contex
 	}
 	c.mu.Unlock()
 	return idx, nil
+}
+
+// cachedValue returns the value kept under name for the current
+// configuration version, loading it on first use. Errors are not kept.
+func cachedValue[T any](ctx context.Context, c *configCache, name string, load func(context.Context) (T, error)) (T, error) {
+	v := c.current()
+	c.mu.Lock()
+	got, ok := c.values[name]
+	c.mu.Unlock()
+	if ok {
+		return got.(T), nil
+	}
+	val, err := load(ctx)
+	if err != nil {
+		return val, err
+	}
+	c.mu.Lock()
+	if c.at == v {
+		c.values[name] = val
+	}
+	c.mu.Unlock()
+	return val, nil
 }

@@ -87,24 +87,12 @@ func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled strin
 
 // deniedPrefix returns the deny-list prefix that refuses number, if any.
 func (r *callRouter) deniedPrefix(ctx context.Context, number string) (string, error) {
-	deny, err := r.denyList(ctx)
+	deny, err := r.snaps.denyList(ctx)
 	if err != nil {
 		return "", err
 	}
 	p, _ := deny.Denied(number)
 	return p, nil
-}
-
-func (r *callRouter) denyList(ctx context.Context) (routing.DenyList, error) {
-	list, err := r.snaps.db.DeniedPrefixes().Find(ctx)
-	if err != nil {
-		return nil, err
-	}
-	deny := make(routing.DenyList, len(list))
-	for i, p := range list {
-		deny[i] = p.Prefix
-	}
-	return deny, nil
 }
 
 // denyForwards applies the deny list to the external targets of a plan: a
@@ -123,7 +111,7 @@ func (r *callRouter) denyForwards(ctx context.Context, plan routing.Plan) (routi
 	if !hasExternal {
 		return plan, nil
 	}
-	deny, err := r.denyList(ctx)
+	deny, err := r.snaps.denyList(ctx)
 	if err != nil {
 		return routing.Plan{}, err
 	}
@@ -153,7 +141,7 @@ func (r *callRouter) denyForwards(ctx context.Context, plan routing.Plan) (routi
 
 // Trunk returns the trunk external calls go out through.
 func (r *callRouter) Trunk(ctx context.Context) (sip.Trunk, bool, error) {
-	t, err := r.snaps.db.Trunk().Get(ctx)
+	t, err := r.snaps.trunk(ctx)
 	if err != nil {
 		return sip.Trunk{}, false, err
 	}
@@ -258,7 +246,7 @@ func (r *callRouter) FromTrunk(ctx context.Context, ip string) (bool, error) {
 	if err != nil {
 		return false, nil
 	}
-	t, err := r.snaps.db.Trunk().Get(ctx)
+	t, err := r.snaps.trunk(ctx)
 	if err != nil || t.Host == "" {
 		return false, err
 	}

@@ -161,6 +161,27 @@ func (s routingSnapshots) user(ctx context.Context, ext string) (store.User, boo
 	})
 }
 
+// trunk returns the trunk, through the cache: it is read for every
+// INVITE (is the source the provider?).
+func (s routingSnapshots) trunk(ctx context.Context) (store.Trunk, error) {
+	return cachedValue(ctx, s.cache, "trunk", s.db.Trunk().Get)
+}
+
+// denyList returns the toll-fraud deny list, through the cache.
+func (s routingSnapshots) denyList(ctx context.Context) (routing.DenyList, error) {
+	return cachedValue(ctx, s.cache, "deny list", func(ctx context.Context) (routing.DenyList, error) {
+		list, err := s.db.DeniedPrefixes().Find(ctx)
+		if err != nil {
+			return nil, err
+		}
+		deny := make(routing.DenyList, len(list))
+		for i, p := range list {
+			deny[i] = p.Prefix
+		}
+		return deny, nil
+	})
+}
+
 func joinName(first, last string) string {
 	switch {
 	case first == "":

@@ -48,13 +48,9 @@ func (b *adminBackend) checkDeniedForwards(ctx context.Context, ext string, dest
 	if err != nil {
 		return err
 	}
-	list, err := b.db.DeniedPrefixes().Find(ctx)
+	deny, err := b.snaps.denyList(ctx)
 	if err != nil {
 		return err
-	}
-	deny := make(routing.DenyList, len(list))
-	for i, p := range list {
-		deny[i] = p.Prefix
 	}
 	for _, d := range dests {
 		dialled := routing.DialPlan{}.Dial(d.to, u.AreaCode)

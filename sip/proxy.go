@@ -395,9 +395,7 @@ func (c *call) run() (string, int) {
 	}
 	// Our Route entries are consumed here (RFC 3261 §16.4); the proxy is
 	// the one routing the call from now on.
-	c.req.RemoveHeader("Route")
-	for c.req.GetHeader("Route") != nil {
-		c.req.RemoveHeader("Route")
+	for c.req.RemoveHeader("Route") {
 	}
 
 	ctx, cancel := context.WithTimeout(c.s.ctx, 5*time.Second)
