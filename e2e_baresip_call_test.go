@@ -152,9 +152,9 @@ func TestE2EBaresipCall(t *testing.T) {
 	callee.waitOutput(t, 10*time.Second, "Call established: sip:1002a@"+testDomain)
 	waitMetric(t, e, 2*time.Second, 1, "switchboard_sip_calls_total", "outcome", "answered")
 	require.Equal(t, 1.0, e.api.metric("switchboard_sip_calls_total"), "one call, answered")
-	// calls_in_progress counts calls being set up or rung by the proxy,
-	// not established ones: the call leaves it once answered.
-	waitMetric(t, e, 2*time.Second, 0, "switchboard_sip_calls_in_progress")
+	// The call is in progress until its BYE.
+	require.Equal(t, 1.0, e.api.metric("switchboard_sip_calls_in_progress"))
+	require.Len(t, e.api.calls(), 1)
 	require.Equal(t, 0.0, e.api.metric("switchboard_sip_requests_total", "method", "BYE"))
 
 	// Audio flows both ways (RTP goes from phone to phone; the engine
@@ -178,6 +178,7 @@ func TestE2EBaresipCall(t *testing.T) {
 	require.NotContains(t, callee.out.String(), "call: terminate call", "the callee did not hang up itself")
 	require.GreaterOrEqual(t, e.api.metric("switchboard_sip_requests_total", "method", "BYE"), 1.0,
 		"the BYE went through the engine")
-	require.Equal(t, 0.0, e.api.metric("switchboard_sip_calls_in_progress"))
+	waitMetric(t, e, 2*time.Second, 0, "switchboard_sip_calls_in_progress")
+	require.Empty(t, e.api.calls())
 	require.Equal(t, 1.0, e.api.metric("switchboard_sip_calls_total"))
 }

@@ -73,5 +73,5 @@ func TestE2ECallForksAndConnects(t *testing.T) {
 	require.True(t, found, "200 OK without Record-Route:\n%s", ok.Raw)
 	require.Contains(t, rr, e.sipAddr())
 	require.Contains(t, rr, ";lr")
-	require.Equal(t, 1.0, e.api.metric("switchboard_sip_calls_total", `outcome="answered"`))
+	require.Equal(t, 1.0, e.api.metric("switchboard_sip_calls_total", "outcome", "answered"))
 }

@@ -3,11 +3,9 @@ package switchboard
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -44,7 +42,11 @@ func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled strin
 	if u, found, err := r.snaps.user(ctx, caller.Extension); err == nil && found {
 		areaCode = u.AreaCode
 	}
-	plan := routing.DialPlan{IsExtension: func(digits string) bool {
+	st, err := r.snaps.settings(ctx)
+	if err != nil {
+		return routing.Plan{}, err
+	}
+	plan := routing.DialPlan{Features: st.features, IsExtension: func(digits string) bool {
 		_, found, err := r.snaps.user(ctx, digits)
 		return err == nil && found
 	}}
@@ -261,32 +263,26 @@ func (r *callRouter) FromTrunk(ctx context.Context, ip string) (bool, error) {
 	return false, nil
 }
 
-// DefaultExternalCallsPerMinute is how many outside calls one user may
-// start in a minute unless the setting external_calls_per_minute says
-// otherwise (0: unlimited). A phone whose password leaked dials hundreds a
-// minute; a person does not dial ten.
-const DefaultExternalCallsPerMinute = 10
-
 // externalRate counts each user's outside calls over the last minute.
 type externalRate struct {
 	mu    sync.Mutex // guards calls
 	calls map[string][]time.Time
 }
 
-// allowExternal counts an outside call by ext and reports whether it is
-// within the per-minute limit; the call that hits it is logged as a
-// security event.
+// allowExternal reports whether ext may start one more outside call: fewer
+// than the concurrent limit up now, and within the per-minute limit, where
+// it is then counted. The call that hits a limit is logged as a security
+// event.
 func (r *callRouter) allowExternal(ctx context.Context, ext string) (bool, error) {
-	limit := DefaultExternalCallsPerMinute
-	if v, ok, err := r.snaps.db.Settings().Get(ctx, "external_calls_per_minute"); err != nil {
+	st, err := r.snaps.settings(ctx)
+	if err != nil {
 		return false, err
-	} else if ok {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 0 {
-			return false, fmt.Errorf("setting external_calls_per_minute %q: want a count, 0 for unlimited", v)
-		}
-		limit = n
 	}
+	if n := st.ExternalCallsConcurrent; n > 0 && r.snaps.sip != nil && r.snaps.sip.ActiveExternalCalls(ext) >= n {
+		r.log.Warn("concurrent external call limit reached", "event", "toll_limit", "extension", ext, "limit_concurrent", n)
+		return false, nil
+	}
+	limit := st.ExternalCallsPerMinute
 	if limit == 0 {
 		return true, nil
 	}

@@ -36,8 +36,8 @@ func (s routingSnapshots) decide(ctx context.Context, ext string, caller routing
 
 // callee returns the snapshot of the user at ext that routing.Decide
 // needs: the configuration (from the cache, read afresh after any change)
-// and the phones' registration state, live from the registrar. Calls in
-// progress are not counted yet: there is no call table, so ActiveCalls is 0.
+// and the phones' registration state and calls in progress, live from the
+// SIP server.
 func (s routingSnapshots) callee(ctx context.Context, ext string) (routing.Callee, error) {
 	c, err := s.cache.callee(ctx, ext, s.loadCallee)
 	if err != nil {
@@ -53,6 +53,7 @@ func (s routingSnapshots) callee(ctx context.Context, ext string) (routing.Calle
 		phones[i] = routing.PhoneState{Name: p.Name, Registered: bound[p.Name]}
 	}
 	c.Phones = phones
+	c.ActiveCalls = s.sip.ActiveCalls(ext)
 	return c, nil
 }
 

@@ -73,6 +73,13 @@ type Backend interface {
 	// would be handled, from the same decision a real call gets, without
 	// ringing anything.
 	Explain(ctx context.Context, ext string, q ExplainQuery) (Explanation, error)
+
+	// ListCalls returns the calls in progress, oldest first.
+	ListCalls(ctx context.Context) ([]Call, error)
+
+	GetSettings(ctx context.Context) (Settings, error)
+	// UpdateSettings applies the non-nil members of p, all or none.
+	UpdateSettings(ctx context.Context, p SettingsPatch) (Settings, error)
 }
 
 // User is a user as the API shows it. It has no secret fields: the password

@@ -54,6 +54,9 @@ type fakeBackend struct {
 	trunk         Trunk
 	trunkPassword string
 	denied        []DeniedPrefix
+
+	liveCalls []Call
+	settings  Settings
 }
 
 type fakeUser struct {

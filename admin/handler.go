@@ -110,6 +110,9 @@ func NewHandler(cfg Config) http.Handler {
 	s.api("PUT /api/v1/users/{extension}/allow-block", s.putAllowBlock)
 
 	s.api("GET /api/v1/users/{extension}/explain", s.explain)
+	s.api("GET /api/v1/calls", s.listCalls)
+	s.api("GET /api/v1/settings", s.getSettings)
+	s.api("PATCH /api/v1/settings", s.updateSettings)
 
 	s.mux.Handle("GET /healthz", s.wrap(s.healthz))
 	if cfg.Gatherer != nil {

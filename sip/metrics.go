@@ -124,23 +124,32 @@ func statusClass(code int) string {
 
 // proxyMetrics are the call series.
 type proxyMetrics struct {
-	inProgress prometheus.Gauge
+	inProgress prometheus.GaugeFunc
 	calls      *prometheus.CounterVec // outcome
 	started    prometheus.Counter
 	cancelled  prometheus.Counter
 	callsBy    map[string]prometheus.Counter
+	// postDial is the time from a caller's authenticated INVITE to the
+	// first ringing (or early media) or, when nothing rings, the final
+	// answer.
+	postDial prometheus.Histogram
 }
 
-func newProxyMetrics(reg prometheus.Registerer) *proxyMetrics {
+func newProxyMetrics(reg prometheus.Registerer, inProgress func() float64) *proxyMetrics {
 	m := &proxyMetrics{
-		inProgress: prometheus.NewGauge(prometheus.GaugeOpts{
+		inProgress: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "calls_in_progress",
-			Help: "Calls being set up or rung by the proxy now.",
-		}),
+			Help: "Calls being set up, ringing or connected now.",
+		}, inProgress),
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "calls_total",
-			Help: "Calls by outcome: answered, busy, no_answer, rejected, cancelled, failed.",
+			Help: "Calls by outcome: answered, forwarded (answered at a forward target), voicemail, busy, no_answer, rejected, cancelled, failed.",
 		}, []string{"outcome"}),
+		postDial: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "post_dial_delay_seconds",
+			Help:    "Time from a caller's authenticated INVITE to ringing, or to the final answer when nothing rang.",
+			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
 		started: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "branches_started_total",
 			Help: "INVITE branches the proxy forked to phones.",
@@ -155,7 +164,7 @@ func newProxyMetrics(reg prometheus.Registerer) *proxyMetrics {
 		m.callsBy[o] = m.calls.WithLabelValues(o)
 	}
 	if reg != nil {
-		reg.MustRegister(m.inProgress, m.calls, m.started, m.cancelled)
+		reg.MustRegister(m.inProgress, m.calls, m.started, m.cancelled, m.postDial)
 	}
 	return m
 }

@@ -115,6 +115,8 @@ var (
 // Call outcomes, the labels of switchboard_sip_calls_total.
 const (
 	outcomeAnswered  = "answered"
+	outcomeForwarded = "forwarded"
+	outcomeVoicemail = "voicemail"
 	outcomeBusy      = "busy"
 	outcomeNoAnswer  = "no_answer"
 	outcomeRejected  = "rejected"
@@ -122,12 +124,13 @@ const (
 	outcomeFailed    = "failed"
 )
 
-var callOutcomes = []string{outcomeAnswered, outcomeBusy, outcomeNoAnswer, outcomeRejected, outcomeCancelled, outcomeFailed}
+var callOutcomes = []string{outcomeAnswered, outcomeForwarded, outcomeVoicemail, outcomeBusy, outcomeNoAnswer, outcomeRejected, outcomeCancelled, outcomeFailed}
 
 // proxy is the state the forking proxy shares between calls.
 type proxy struct {
 	client  *sipgo.Client
 	metrics *proxyMetrics
+	calls   *callTable
 	// flowKey signs the flow tokens of our Record-Route entries; engines
 	// sharing a NonceSecret accept each other's.
 	flowKey []byte
@@ -145,7 +148,9 @@ func newProxy(ua *sipgo.UserAgent, reg prometheus.Registerer, secret []byte) (*p
 	}
 	mac := hmac.New(sha256.New, secret)
 	mac.Write([]byte("record-route flow"))
-	return &proxy{client: client, metrics: newProxyMetrics(reg), flowKey: mac.Sum(nil)}, nil
+	calls := newCallTable()
+	m := newProxyMetrics(reg, func() float64 { return float64(calls.len()) })
+	return &proxy{client: client, metrics: m, calls: calls, flowKey: mac.Sum(nil)}, nil
 }
 
 // track counts a goroutine or call in; false once the server is closing.
@@ -221,10 +226,25 @@ func (s *Server) proxyInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 
 	c := newCall(s, req, tx, phone)
 	c.caller.FromTrunk = fromTrunk
-	s.proxy.metrics.inProgress.Inc()
-	defer s.proxy.metrics.inProgress.Dec()
+	c.start = start
+	c.entry = s.proxy.calls.begin(c.key, CallInfo{
+		CallID: c.key.callID, From: c.caller.Number, FromName: c.caller.Name, CallerExtension: phone.Extension,
+		FromTrunk: fromTrunk, Dialled: req.Recipient.User, Started: start,
+	})
 	c.log.Info("call started", "from", c.caller.Number, "phone", phone.Name, "to", req.Recipient.User)
 	outcome, code := c.run()
+	if outcome != outcomeAnswered {
+		c.entry.end()
+	}
+	if !c.rang {
+		s.proxy.metrics.postDial.Observe(time.Since(start).Seconds())
+	}
+	switch {
+	case outcome == outcomeAnswered && c.forwarded:
+		outcome = outcomeForwarded
+	case outcome == outcomeNoAnswer && c.voicemail:
+		outcome = outcomeVoicemail
+	}
 	s.proxy.metrics.callsBy[outcome].Inc()
 	c.log.Info("call ended", "outcome", outcome, "code", code, "branches", len(c.branches),
 		"duration", time.Since(start).Round(time.Millisecond).String())
@@ -351,6 +371,18 @@ type call struct {
 	pending  []pendingTarget
 	answered bool
 	timerC   *time.Timer
+
+	key   callKey
+	entry callEntry
+	start time.Time
+	// rang is set once a ringing or early media answer went to the
+	// caller; forwarded once a stage after the first or another user's
+	// plan rings; voicemail once a voicemail target was reached.
+	rang, forwarded, voicemail bool
+	// stage is the index of the plan stage ringing; viaForward is set
+	// while starting a target reached through a forward.
+	stage      int
+	viaForward bool
 }
 
 type finalResult struct {
@@ -383,6 +415,10 @@ func newCall(s *Server, req *gosip.Request, tx gosip.ServerTransaction, phone Ph
 		callID = id.Value()
 	}
 	c.log = s.log.With("call_id", callID)
+	c.key.callID = callID
+	if f := req.From(); f != nil {
+		c.key.tag, _ = f.Params.Get("tag")
+	}
 	return c
 }
 
@@ -415,6 +451,10 @@ func (c *call) run() (string, int) {
 		if reason == "" {
 			reason = reasonPhrase(code)
 		}
+		if code == 486 || code == 600 {
+			// Blocked callers and users on all their call paths hear busy.
+			return outcomeBusy, c.finish(code, reason)
+		}
 		return outcomeRejected, c.finish(code, reason)
 	case routing.ActionRing:
 	default:
@@ -429,6 +469,7 @@ func (c *call) run() (string, int) {
 			return outcomeNoAnswer, c.finish(480, "Temporarily Unavailable")
 		}
 		st := plan.Stages[stage]
+		c.stage = stage
 		switch r := c.runStage(st); r {
 		case stageAnswered:
 			return outcomeAnswered, 200
@@ -579,6 +620,7 @@ func (c *call) stageSettled() bool {
 // startTarget rings one target of the plan, or records at once why it
 // cannot ring.
 func (c *call) startTarget(t routing.Target, hops int) {
+	c.viaForward = c.stage > 0 || hops > 0
 	switch t.Kind {
 	case routing.TargetPhones:
 		c.startBindings(c.s.Lookup(t.To))
@@ -627,6 +669,7 @@ func (c *call) startTarget(t routing.Target, hops int) {
 	default:
 		// Voicemail and other applications are not served here (yet):
 		// the target counts as unavailable.
+		c.voicemail = c.voicemail || t.Kind == routing.TargetVoicemail
 		c.results = append(c.results, finalResult{code: 480})
 	}
 }
@@ -655,6 +698,10 @@ type branch struct {
 	dest    string // where requests for this contact go
 	network string // UDP or TCP
 	trunk   *Trunk // set for a branch to the provider
+	// ext and phone name the phone rung ("" for the provider); forward
+	// is set for a target reached through a forward.
+	ext, phone string
+	forward    bool
 
 	// Owned by the call's owner.
 	final int
@@ -712,7 +759,7 @@ func (c *call) startBranch(bd *Binding) error {
 			network = strings.ToUpper(tp)
 		}
 	}
-	return c.sendBranch(fwd, network, dest, nil)
+	return c.sendBranch(fwd, network, dest, nil, bd)
 }
 
 // prepareForward copies the caller's INVITE for one branch (RFC 3261 §16.6
@@ -749,9 +796,13 @@ func (s *Server) proxyVia(network, base string) *gosip.ViaHeader {
 
 // sendBranch record-routes a prepared INVITE and sends it to dest over
 // network (RFC 3261 §16.6 steps 4 to 10); trunk is set for a branch to the
-// provider, whose challenges it answers.
-func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk) error {
+// provider, whose challenges it answers, bd for a branch to a phone.
+func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk, bd *Binding) error {
 	s := c.s
+	ext, phone := "", ""
+	if bd != nil {
+		ext, phone = bd.AOR, bd.Phone
+	}
 	for _, rr := range s.recordRoutes(c.req.Transport(), network, c.req.Source(), dest) {
 		fwd.PrependHeader(rr)
 	}
@@ -776,7 +827,13 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 		s.proxy.wg.Done()
 		return err
 	}
-	b := &branch{c: c, gen: c.gen, fwd: fwd, tx: tx, dest: dest, network: network, trunk: trunk, wake: make(chan struct{}, 1)}
+	b := &branch{c: c, gen: c.gen, fwd: fwd, tx: tx, dest: dest, network: network, trunk: trunk, wake: make(chan struct{}, 1),
+		ext: ext, phone: phone, forward: c.viaForward}
+	if trunk != nil {
+		c.entry.outside()
+	} else {
+		c.entry.ringing(ext)
+	}
 	tx.OnRetransmission(b.onRetransmission)
 	c.branches = append(c.branches, b)
 	s.proxy.metrics.started.Inc()
@@ -817,6 +874,8 @@ func (c *call) onEvent(ev branchEvent) bool {
 			return false
 		}
 		c.answered = true
+		c.forwarded = b.forward
+		c.entry.answered(b.ext, b.phone, time.Now(), b.trunk != nil)
 		c.cancelAll(reasonCompletedElsewhere)
 		return true
 	default:
@@ -857,6 +916,10 @@ func (c *call) cancelAll(reason string) {
 func (c *call) relay(res *gosip.Response) {
 	if res.StatusCode == 100 {
 		return
+	}
+	if !c.rang {
+		c.rang = true
+		c.s.proxy.metrics.postDial.Observe(time.Since(c.start).Seconds())
 	}
 	up := res.Clone()
 	up.RemoveHeader("Via")
@@ -1380,6 +1443,9 @@ func (s *Server) forwardInDialog(req *gosip.Request) *gosip.Response {
 	via.Params.Add("branch", statelessBranchPrefix+strconv.FormatUint(h.Sum64(), 36))
 	via.Params.Add("rport", "")
 	req.PrependHeader(via)
+	if req.Method == gosip.BYE {
+		s.endCall(req)
+	}
 	if err := s.sendMessage(req, network, dest); err != nil {
 		s.log.Debug("forward in-dialog request", "method", req.Method, "to", dest, "error", err)
 		if req.IsAck() {
@@ -1389,6 +1455,22 @@ func (s *Server) forwardInDialog(req *gosip.Request) *gosip.Response {
 		return gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
 	}
 	return nil
+}
+
+// endCall removes the call a BYE ends from the call table.
+func (s *Server) endCall(bye *gosip.Request) {
+	id := bye.CallID()
+	if id == nil {
+		return
+	}
+	var fromTag, toTag string
+	if f := bye.From(); f != nil {
+		fromTag, _ = f.Params.Get("tag")
+	}
+	if t := bye.To(); t != nil {
+		toTag, _ = t.Params.Get("tag")
+	}
+	s.proxy.calls.hangUp(id.Value(), fromTag, toTag)
 }
 
 // isStatelessResponse reports whether a response answers a request we

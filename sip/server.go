@@ -410,6 +410,9 @@ func (s *Server) sweepLoop() {
 			ticks++
 			if ticks%30 == 0 {
 				s.guard.sweep(now)
+				if n := s.proxy.calls.sweep(time.Now(), maxCallAge); n > 0 {
+					s.log.Warn("calls without a BYE ended in the call table", "count", n, "older_than", maxCallAge.String())
+				}
 				if _, err := s.store.DeleteExpiredBindings(s.ctx, now); err != nil && s.ctx.Err() == nil {
 					s.log.Error("sweep expired bindings", "error", err)
 				}

@@ -130,7 +130,7 @@ func (c *call) startTrunkBranch(trunk Trunk, number string, cid CallerID) error 
 		pai = `"` + from.DisplayName + `" ` + pai
 	}
 	fwd.AppendHeader(gosip.NewHeader("P-Asserted-Identity", pai))
-	return c.sendBranch(fwd, network, dest, &trunk)
+	return c.sendBranch(fwd, network, dest, &trunk, nil)
 }
 
 // quotedStringSafe drops what cannot go inside a quoted display name.

@@ -45,6 +45,30 @@ func (s *Settings) Set(ctx context.Context, key, value string) error {
 	return nil
 }
 
+// SetAll stores every key of values in one transaction: all or none.
+func (s *Settings) SetAll(ctx context.Context, values map[string]string) error {
+	for k := range values {
+		if err := checkSettingKey(k); err != nil {
+			return fmt.Errorf("set settings: %w", err)
+		}
+	}
+	err := s.db.update(ctx, func(tx *sql.Tx) error {
+		now := s.db.now().UnixMilli()
+		for k, v := range values {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO settings (key, value, updated_at) VALUES (?, ?, ?)
+				ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at`,
+				k, v, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("set settings: %w", err)
+	}
+	return nil
+}
+
 // SetIfAbsent stores value under key unless a value is already there, and
 // returns the value stored afterwards: the existing one wins. Engines that
 // start together with different generated defaults (a realm, a secret)

@@ -43,6 +43,20 @@ func TestSettings(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, map[string]string{"sip.domain": "pbx.example.com", "empty": "", "admin_token_sha256": "abc"}, all)
 
+	// SetAll writes all or nothing: one bad key stores none.
+	require.NoError(t, s.SetAll(ctx, map[string]string{"a": "1", "b": "2"}))
+	requireRule(t, s.SetAll(ctx, map[string]string{"a": "3", "b c": "4"}), "key", RuleToken)
+	v, _, err = s.Get(ctx, "a")
+	require.NoError(t, err)
+	require.Equal(t, "1", v)
+	require.NoError(t, s.SetAll(ctx, map[string]string{"a": "3", "b": "4"}))
+	v, _, err = s.Get(ctx, "b")
+	require.NoError(t, err)
+	require.Equal(t, "4", v)
+	for _, k := range []string{"a", "b"} {
+		require.NoError(t, s.Set(ctx, k, "x"))
+	}
+
 	requireRule(t, s.Set(ctx, "", "x"), "key", RuleToken)
 	requireRule(t, s.Set(ctx, "a key", "x"), "key", RuleToken)
 	_, err = s.SetIfAbsent(ctx, "a\nkey", "x")

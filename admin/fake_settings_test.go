@@ -1,0 +1,55 @@
+package admin
+
+import "context"
+
+// The fake keeps settings and a list of calls in progress as they are
+// given; the real rules live in the backend.
+
+func (f *fakeBackend) ListCalls(context.Context) ([]Call, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return nil, err
+	}
+	return append([]Call(nil), f.liveCalls...), nil
+}
+
+func (f *fakeBackend) GetSettings(context.Context) (Settings, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return Settings{}, err
+	}
+	return f.settings, nil
+}
+
+func (f *fakeBackend) UpdateSettings(_ context.Context, p SettingsPatch) (Settings, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if err := f.begin(); err != nil {
+		return Settings{}, err
+	}
+	st := f.settings
+	if p.ExternalCallsPerMinute != nil {
+		if *p.ExternalCallsPerMinute < 0 {
+			return Settings{}, Invalid("external_calls_per_minute", "range", "not negative")
+		}
+		st.ExternalCallsPerMinute = *p.ExternalCallsPerMinute
+	}
+	if p.ExternalCallsConcurrent != nil {
+		st.ExternalCallsConcurrent = *p.ExternalCallsConcurrent
+	}
+	if fc := p.FeatureCodes; fc != nil {
+		for _, c := range []struct{ in, dst *string }{
+			{fc.OwnVoicemail, &st.FeatureCodes.OwnVoicemail},
+			{fc.AnyVoicemail, &st.FeatureCodes.AnyVoicemail},
+			{fc.Directory, &st.FeatureCodes.Directory},
+		} {
+			if c.in != nil {
+				*c.dst = *c.in
+			}
+		}
+	}
+	f.settings = st
+	return st, nil
+}

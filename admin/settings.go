@@ -1,0 +1,58 @@
+package admin
+
+import (
+	"fmt"
+	"net/http"
+)
+
+// Settings are the PBX-wide settings.
+type Settings struct {
+	// ExternalCallsPerMinute and ExternalCallsConcurrent limit each user's
+	// calls out through the trunk (0: unlimited); emergency calls are
+	// never limited.
+	ExternalCallsPerMinute  int          `json:"external_calls_per_minute"`
+	ExternalCallsConcurrent int          `json:"external_calls_concurrent"`
+	FeatureCodes            FeatureCodes `json:"feature_codes"`
+}
+
+// FeatureCodes are what users dial to reach the voice applications.
+type FeatureCodes struct {
+	OwnVoicemail string `json:"own_voicemail"` // default *97
+	AnyVoicemail string `json:"any_voicemail"` // default *98
+	Directory    string `json:"directory"`     // dial by name, default 411
+}
+
+// SettingsPatch holds the members of a PATCH /api/v1/settings body; nil
+// leaves a setting as it is.
+type SettingsPatch struct {
+	ExternalCallsPerMinute  *int               `json:"external_calls_per_minute"`
+	ExternalCallsConcurrent *int               `json:"external_calls_concurrent"`
+	FeatureCodes            *FeatureCodesPatch `json:"feature_codes"`
+}
+
+// FeatureCodesPatch changes some feature codes.
+type FeatureCodesPatch struct {
+	OwnVoicemail *string `json:"own_voicemail"`
+	AnyVoicemail *string `json:"any_voicemail"`
+	Directory    *string `json:"directory"`
+}
+
+func (s *server) getSettings(w http.ResponseWriter, r *http.Request) error {
+	st, err := s.backend.GetSettings(r.Context())
+	if err != nil {
+		return fmt.Errorf("get settings: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, st)
+}
+
+func (s *server) updateSettings(w http.ResponseWriter, r *http.Request) error {
+	var p SettingsPatch
+	if err := readJSON(w, r, &p, nil); err != nil {
+		return err
+	}
+	st, err := s.backend.UpdateSettings(r.Context(), p)
+	if err != nil {
+		return fmt.Errorf("update settings: %w", err)
+	}
+	return writeJSON(w, http.StatusOK, st)
+}

@@ -1,0 +1,237 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"switchboard/admin"
+	"switchboard/routing"
+	"switchboard/store"
+)
+
+// The settings keys of the PBX-wide settings the admin API edits.
+const (
+	settingExternalPerMinute  = "external_calls_per_minute"
+	settingExternalConcurrent = "external_calls_concurrent"
+	settingOwnVoicemail       = "feature_code.own_voicemail"
+	settingAnyVoicemail       = "feature_code.any_voicemail"
+	settingDirectory          = "feature_code.directory"
+)
+
+// DefaultExternalCallsPerMinute is how many outside calls one user may
+// start in a minute unless the setting external_calls_per_minute says
+// otherwise (0: unlimited). A phone whose password leaked dials premium
+// numbers as fast as it can; a person does not.
+const DefaultExternalCallsPerMinute = 10
+
+// DefaultExternalCallsConcurrent is how many outside calls one user may
+// have up at once unless the setting external_calls_concurrent says
+// otherwise (0: unlimited): as many as a user's default call paths.
+const DefaultExternalCallsConcurrent = store.DefaultCallPaths
+
+// maxCallLimit bounds the per-user call limits an admin may set.
+const maxCallLimit = 10000
+
+// engineSettings are the PBX-wide settings as calls use them.
+type engineSettings struct {
+	admin.Settings
+	// features maps the feature codes to what they reach.
+	features map[string]routing.Feature
+}
+
+// defaultSettings are the settings of a fresh install.
+func defaultSettings() admin.Settings {
+	st := admin.Settings{
+		ExternalCallsPerMinute:  DefaultExternalCallsPerMinute,
+		ExternalCallsConcurrent: DefaultExternalCallsConcurrent,
+	}
+	for code, f := range routing.DefaultFeatureCodes {
+		*featureField(&st.FeatureCodes, f) = code
+	}
+	return st
+}
+
+// featureField is where fc keeps the code of f.
+func featureField(fc *admin.FeatureCodes, f routing.Feature) *string {
+	switch f {
+	case routing.FeatureOwnVoicemail:
+		return &fc.OwnVoicemail
+	case routing.FeatureAnyVoicemail:
+		return &fc.AnyVoicemail
+	case routing.FeatureDirectory:
+		return &fc.Directory
+	}
+	panic("unknown feature " + f.String())
+}
+
+// loadSettings reads the settings, defaults filled in. A stored value the
+// API could not have saved is an error rather than a silent default.
+func loadSettings(ctx context.Context, db *store.DB) (engineSettings, error) {
+	all, err := db.Settings().All(ctx)
+	if err != nil {
+		return engineSettings{}, err
+	}
+	st := defaultSettings()
+	for key, dst := range map[string]*int{
+		settingExternalPerMinute:  &st.ExternalCallsPerMinute,
+		settingExternalConcurrent: &st.ExternalCallsConcurrent,
+	} {
+		v, ok := all[key]
+		if !ok {
+			continue
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > maxCallLimit {
+			return engineSettings{}, fmt.Errorf("setting %s %q: want a count from 0 (unlimited) to %d", key, v, maxCallLimit)
+		}
+		*dst = n
+	}
+	for key, dst := range map[string]*string{
+		settingOwnVoicemail: &st.FeatureCodes.OwnVoicemail,
+		settingAnyVoicemail: &st.FeatureCodes.AnyVoicemail,
+		settingDirectory:    &st.FeatureCodes.Directory,
+	} {
+		if v, ok := all[key]; ok {
+			*dst = v
+		}
+	}
+	if err := checkFeatureCodes(st.FeatureCodes); err != nil {
+		return engineSettings{}, fmt.Errorf("stored feature codes: %w", err)
+	}
+	return engineSettings{Settings: st, features: featureMap(st.FeatureCodes)}, nil
+}
+
+func featureMap(fc admin.FeatureCodes) map[string]routing.Feature {
+	return map[string]routing.Feature{
+		fc.OwnVoicemail: routing.FeatureOwnVoicemail,
+		fc.AnyVoicemail: routing.FeatureAnyVoicemail,
+		fc.Directory:    routing.FeatureDirectory,
+	}
+}
+
+// checkFeatureCodes checks that each code is 1 to 8 of the keys a phone
+// has (digits, * and #), that no two are the same, and that none is an
+// emergency number, which must always reach the emergency services.
+func checkFeatureCodes(fc admin.FeatureCodes) *admin.Error {
+	seen := map[string]string{}
+	for _, c := range []struct{ field, code string }{
+		{"feature_codes.own_voicemail", fc.OwnVoicemail},
+		{"feature_codes.any_voicemail", fc.AnyVoicemail},
+		{"feature_codes.directory", fc.Directory},
+	} {
+		if c.code == "" || len(c.code) > 8 {
+			return admin.Invalid(c.field, "length", "a feature code is 1 to 8 keys")
+		}
+		for _, r := range c.code {
+			if (r < '0' || r > '9') && r != '*' && r != '#' {
+				return admin.Invalid(c.field, "keys", "a feature code is digits, * and #")
+			}
+		}
+		if (routing.DialPlan{}).Dial(c.code, "").Kind == routing.DialEmergency {
+			return admin.Invalid(c.field, "emergency", c.code+" is an emergency number")
+		}
+		if other, dup := seen[c.code]; dup {
+			return admin.Invalid(c.field, "unique", "the same code as "+other)
+		}
+		seen[c.code] = c.field
+	}
+	return nil
+}
+
+// settings returns the settings, read afresh after any change.
+func (s routingSnapshots) settings(ctx context.Context) (engineSettings, error) {
+	return cachedValue(ctx, s.cache, "settings", func(ctx context.Context) (engineSettings, error) {
+		return loadSettings(ctx, s.db)
+	})
+}
+
+func (b *adminBackend) GetSettings(ctx context.Context) (admin.Settings, error) {
+	st, err := loadSettings(ctx, b.db)
+	return st.Settings, err
+}
+
+func (b *adminBackend) UpdateSettings(ctx context.Context, p admin.SettingsPatch) (admin.Settings, error) {
+	cur, err := loadSettings(ctx, b.db)
+	if err != nil {
+		return admin.Settings{}, err
+	}
+	st := cur.Settings
+	for _, c := range []struct {
+		field string
+		in    *int
+		dst   *int
+	}{
+		{settingExternalPerMinute, p.ExternalCallsPerMinute, &st.ExternalCallsPerMinute},
+		{settingExternalConcurrent, p.ExternalCallsConcurrent, &st.ExternalCallsConcurrent},
+	} {
+		if c.in == nil {
+			continue
+		}
+		if *c.in < 0 || *c.in > maxCallLimit {
+			return admin.Settings{}, admin.Invalid(c.field, "range", fmt.Sprintf("from 0 (unlimited) to %d", maxCallLimit))
+		}
+		*c.dst = *c.in
+	}
+	if fc := p.FeatureCodes; fc != nil {
+		for _, c := range []struct {
+			in  *string
+			dst *string
+		}{{fc.OwnVoicemail, &st.FeatureCodes.OwnVoicemail}, {fc.AnyVoicemail, &st.FeatureCodes.AnyVoicemail}, {fc.Directory, &st.FeatureCodes.Directory}} {
+			if c.in != nil {
+				*c.dst = *c.in
+			}
+		}
+		if err := checkFeatureCodes(st.FeatureCodes); err != nil {
+			return admin.Settings{}, err
+		}
+		// A code that is a user's extension would hide that user.
+		for code, f := range featureMap(st.FeatureCodes) {
+			if _, err := b.db.Users().FindByExtension(ctx, code); err == nil {
+				return admin.Settings{}, admin.Invalid("feature_codes."+featureKey(f), "extension", "extension "+code+" is a user's")
+			} else if !errors.Is(err, store.ErrNotFound) {
+				return admin.Settings{}, err
+			}
+		}
+	}
+	err = b.db.Settings().SetAll(ctx, map[string]string{
+		settingExternalPerMinute:  strconv.Itoa(st.ExternalCallsPerMinute),
+		settingExternalConcurrent: strconv.Itoa(st.ExternalCallsConcurrent),
+		settingOwnVoicemail:       st.FeatureCodes.OwnVoicemail,
+		settingAnyVoicemail:       st.FeatureCodes.AnyVoicemail,
+		settingDirectory:          st.FeatureCodes.Directory,
+	})
+	if err != nil {
+		return admin.Settings{}, err
+	}
+	return st, nil
+}
+
+// featureKey is the API's name of f in feature_codes.
+func featureKey(f routing.Feature) string {
+	switch f {
+	case routing.FeatureOwnVoicemail:
+		return "own_voicemail"
+	case routing.FeatureAnyVoicemail:
+		return "any_voicemail"
+	}
+	return "directory"
+}
+
+func (b *adminBackend) ListCalls(context.Context) ([]admin.Call, error) {
+	calls := b.sip.Calls()
+	out := make([]admin.Call, len(calls))
+	for i, c := range calls {
+		out[i] = admin.Call{
+			CallID: c.CallID, From: c.From, FromName: c.FromName, CallerExtension: c.CallerExtension,
+			FromTrunk: c.FromTrunk, Dialled: c.Dialled, State: string(c.State), Extensions: c.Extensions,
+			AnsweredBy: c.AnsweredBy, External: c.External, Started: c.Started,
+		}
+		if !c.Answered.IsZero() {
+			at := c.Answered
+			out[i].Answered = &at
+		}
+	}
+	return out, nil
+}
