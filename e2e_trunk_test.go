@@ -82,6 +82,13 @@ var digestParam = regexp.MustCompile(`(\w+)=(?:"([^"]*)"|([^,\s]*))`)
 // an INVITE.
 func requireDigest(t *testing.T, creds, user, password, realm, nonce, uri string) {
 	t.Helper()
+	requireDigestFor(t, "INVITE", creds, user, password, realm, nonce, uri)
+}
+
+// requireDigestFor checks digest credentials (qop=auth) for a request of
+// method.
+func requireDigestFor(t *testing.T, method, creds, user, password, realm, nonce, uri string) {
+	t.Helper()
 	require.True(t, strings.HasPrefix(creds, "Digest "), creds)
 	p := map[string]string{}
 	for _, m := range digestParam.FindAllStringSubmatch(creds, -1) {
@@ -93,7 +100,7 @@ func requireDigest(t *testing.T, creds, user, password, realm, nonce, uri string
 	require.Equal(t, uri, p["uri"])
 	require.Equal(t, "auth", p["qop"])
 	ha1 := md5Hex(user + ":" + realm + ":" + password)
-	ha2 := md5Hex("INVITE:" + uri)
+	ha2 := md5Hex(method + ":" + uri)
 	want := md5Hex(ha1 + ":" + nonce + ":" + p["nc"] + ":" + p["cnonce"] + ":auth:" + ha2)
 	require.Equal(t, want, p["response"], "digest response")
 }

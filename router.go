@@ -151,7 +151,7 @@ func (r *callRouter) Trunk(ctx context.Context) (sip.Trunk, bool, error) {
 		return sip.Trunk{}, false, nil
 	}
 	return sip.Trunk{Host: t.Host, Port: t.Port, Transport: t.Transport, Username: t.Username,
-		Password: t.Password, FromDomain: t.FromDomain}, true, nil
+		Password: t.Password, FromDomain: t.FromDomain, Register: t.Register}, true, nil
 }
 
 // OutboundCallerID is the calling user's caller ID towards the provider:
@@ -185,18 +185,28 @@ func reject(code int, reason, why string) routing.Plan {
 	return routing.Plan{Action: routing.ActionReject, Code: code, Reason: reason, Explanation: []string{why}}
 }
 
-// routeInbound decides a call from the provider: the dialled number is one
-// of the users' phone numbers, and that user's rules apply. Anything else
+// routeInbound decides a call from the provider: the dialled number (or,
+// for a call to our registration, the To number) is one of the users'
+// phone numbers, and that user's rules apply; a forward from there names
+// the next user's extension. Anything else
 // is 404: the trunk is no way out (a call from the provider never goes
 // back out unless the user's own rules forward it).
 func (r *callRouter) routeInbound(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {
-	idx, err := r.snaps.cache.numberIndex(ctx, r.buildNumberIndex)
-	if err != nil {
-		return routing.Plan{}, err
-	}
-	ext, ok := idx[e164(dialled)]
-	if !ok {
-		return reject(404, "Not Found", "no user has the number "+dialled), nil
+	ext := dialled // a forward to another user names its extension
+	if hops == 0 {
+		idx, err := r.snaps.cache.numberIndex(ctx, r.buildNumberIndex)
+		if err != nil {
+			return routing.Plan{}, err
+		}
+		var ok bool
+		if ext, ok = idx[e164(dialled)]; !ok && caller.To != "" {
+			// A call to our registration at the provider: the
+			// Request-URI names the account, To the number.
+			ext, ok = idx[e164(caller.To)]
+		}
+		if !ok {
+			return reject(404, "Not Found", "no user has the number "+dialled), nil
+		}
 	}
 	callee, err := r.snaps.callee(ctx, ext)
 	if errors.Is(err, store.ErrNotFound) {

@@ -80,3 +80,49 @@ func TestExternalCallsPerMinuteLimit(t *testing.T) {
 		require.Equal(t, routing.ActionRing, p.Action, "0 is unlimited")
 	}
 }
+
+// A call from the provider reaches the user whose number is in the
+// Request-URI or, for a call to the engine's registration (whose
+// Request-URI names the account), in To; a forward from there names the
+// next user's extension.
+func TestInboundRouting(t *testing.T) {
+	dir := t.TempDir()
+	e, err := New(context.Background(), Config{
+		DBPath: filepath.Join(dir, "sb.db"), DataDir: filepath.Join(dir, "data"),
+		SIPAddr: "127.0.0.1:0", HTTPAddr: "127.0.0.1:0", Domain: "127.0.0.1", AdminToken: "t",
+		Logger: slog.New(slog.DiscardHandler), Out: &lockedBuffer{},
+	})
+	require.NoError(t, err)
+	defer e.Close()
+	ctx := context.Background()
+	_, err = e.db.Users().Create(ctx, store.NewUser{User: store.User{Extension: "1001", PhoneNumber: "+14155550100", VoicemailEnabled: true}})
+	require.NoError(t, err)
+	_, err = e.db.Users().Create(ctx, store.NewUser{User: store.User{Extension: "1002", VoicemailEnabled: true}})
+	require.NoError(t, err)
+
+	provider := sip.Caller{Number: "+12125550199", FromTrunk: true}
+	ringsUser := func(p routing.Plan) {
+		t.Helper()
+		require.Equal(t, routing.ActionRing, p.Action, "%v", p.Explanation)
+	}
+	p, err := e.router.Route(ctx, provider, "4155550100", 0)
+	require.NoError(t, err)
+	ringsUser(p)
+
+	toRegistration := provider
+	toRegistration.To = "+14155550100"
+	p, err = e.router.Route(ctx, toRegistration, "acct-42", 0)
+	require.NoError(t, err)
+	ringsUser(p)
+
+	p, err = e.router.Route(ctx, provider, "acct-42", 0)
+	require.NoError(t, err)
+	require.Equal(t, 404, p.Code, "no number anywhere")
+	p, err = e.router.Route(ctx, provider, "1002", 0)
+	require.NoError(t, err)
+	require.Equal(t, 404, p.Code, "the provider cannot dial extensions")
+
+	p, err = e.router.Route(ctx, provider, "1002", 1)
+	require.NoError(t, err)
+	ringsUser(p)
+}

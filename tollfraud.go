@@ -70,7 +70,23 @@ func (b *adminBackend) GetTrunk(ctx context.Context) (admin.Trunk, error) {
 	if err != nil {
 		return admin.Trunk{}, err
 	}
-	return apiTrunk(t), nil
+	return b.withRegistration(apiTrunk(t)), nil
+}
+
+// withRegistration adds the live state of the registration at the
+// provider.
+func (b *adminBackend) withRegistration(t admin.Trunk) admin.Trunk {
+	st := b.sip.TrunkRegistration()
+	t.Registration = admin.TrunkRegistration{State: st.State, Error: st.Error}
+	if !st.Expires.IsZero() {
+		at := st.Expires
+		t.Registration.ExpiresAt = &at
+	}
+	if !st.NextAttempt.IsZero() {
+		at := st.NextAttempt
+		t.Registration.NextAttempt = &at
+	}
+	return t
 }
 
 func (b *adminBackend) PutTrunk(ctx context.Context, in admin.TrunkInput) (admin.Trunk, error) {
@@ -90,7 +106,7 @@ func (b *adminBackend) PutTrunk(ctx context.Context, in admin.TrunkInput) (admin
 	if err != nil {
 		return admin.Trunk{}, apiError(err, "trunk")
 	}
-	return apiTrunk(t), nil
+	return b.withRegistration(apiTrunk(t)), nil
 }
 
 func apiTrunk(t store.Trunk) admin.Trunk {

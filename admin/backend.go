@@ -475,6 +475,17 @@ type Trunk struct {
 	Register       bool     `json:"register"`
 	FromDomain     string   `json:"from_domain"`
 	InboundSources []string `json:"inbound_sources"` // IP addresses or CIDR prefixes trusted as the provider
+	// Registration is the state of this PBX's registration at the
+	// provider (read-only).
+	Registration TrunkRegistration `json:"registration"`
+}
+
+// TrunkRegistration is the state of the registration at the provider.
+type TrunkRegistration struct {
+	State       string     `json:"state"` // off, registering, registered or failed
+	ExpiresAt   *time.Time `json:"expires_at"`
+	Error       string     `json:"error"` // why the last attempt failed
+	NextAttempt *time.Time `json:"next_attempt"`
 }
 
 // TrunkInput is the body of PUT /api/v1/trunk.

@@ -16,6 +16,7 @@ func (f *fakeBackend) GetTrunk(context.Context) (Trunk, error) {
 	}
 	t := f.trunk
 	t.HasPassword = f.trunkPassword != ""
+	t.Registration.State = "off"
 	return t, nil
 }
 
@@ -35,6 +36,7 @@ func (f *fakeBackend) PutTrunk(_ context.Context, in TrunkInput) (Trunk, error) 
 		Register: in.Register, FromDomain: in.FromDomain, InboundSources: in.InboundSources}
 	t := f.trunk
 	t.HasPassword = f.trunkPassword != ""
+	t.Registration.State = "off"
 	return t, nil
 }
 

@@ -17,7 +17,7 @@ func (s *server) getTrunk(w http.ResponseWriter, r *http.Request) error {
 // (port 5060 and udp by the backend's defaults).
 func (s *server) putTrunk(w http.ResponseWriter, r *http.Request) error {
 	var in TrunkInput
-	if err := readJSON(w, r, &in, []string{"has_password"}); err != nil {
+	if err := readJSON(w, r, &in, []string{"has_password", "registration"}); err != nil {
 		return err
 	}
 	t, err := s.backend.PutTrunk(r.Context(), in)

@@ -15,7 +15,8 @@ func TestTrunk(t *testing.T) {
 			name: "none yet", method: "GET", path: "/api/v1/trunk",
 			wantStatus: http.StatusOK,
 			wantBody: map[string]any{"host": "", "port": float64(0), "transport": "", "username": "", "has_password": false,
-				"register": false, "from_domain": "", "inbound_sources": []any{}},
+				"register": false, "from_domain": "", "inbound_sources": []any{},
+				"registration": map[string]any{"state": "off", "expires_at": nil, "error": "", "next_attempt": nil}},
 		},
 		{
 			name: "put", method: "PUT", path: "/api/v1/trunk",

@@ -34,6 +34,10 @@ type Caller struct {
 	// FromTrunk marks a call from the provider: no phone, no extension;
 	// the dialled string is one of the users' phone numbers.
 	FromTrunk bool
+	// To is the user part of the To header: on a call the provider sends
+	// to this engine's registration, the Request-URI names the account
+	// and To the number dialled.
+	To string
 }
 
 // Router decides where a call goes. hops counts the user-to-user forwards
@@ -409,6 +413,9 @@ func newCall(s *Server, req *gosip.Request, tx gosip.ServerTransaction, phone Ph
 	c.caller = Caller{Phone: phone.Name, Extension: phone.Extension}
 	if f := req.From(); f != nil {
 		c.caller.Number, c.caller.Name = f.Address.User, f.DisplayName
+	}
+	if to := req.To(); to != nil {
+		c.caller.To = to.Address.User
 	}
 	callID := ""
 	if id := req.CallID(); id != nil {

@@ -158,6 +158,7 @@ type Server struct {
 	router   Router
 	trunk    TrunkSource
 	proxy    *proxy
+	trunkReg *trunkRegistrar
 
 	advertiseHost string
 	advertisePort int
@@ -239,6 +240,7 @@ func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Op
 		return nil, fmt.Errorf("sip server: %w", err)
 	}
 	s.ua, s.srv = ua, srv
+	s.trunkReg = &trunkRegistrar{s: s, status: TrunkRegistration{State: TrunkRegOff}}
 	if s.proxy, err = newProxy(ua, s.reg, secret); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip proxy: %w", err)
@@ -291,6 +293,10 @@ func (s *Server) Start(ctx context.Context) error {
 	if s.cfg.KeepaliveInterval > 0 {
 		s.wg.Add(1)
 		go s.pings.run(s.ctx, &s.wg)
+	}
+	if s.trunk != nil {
+		s.wg.Add(1)
+		go s.trunkReg.run()
 	}
 	return nil
 }

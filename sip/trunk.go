@@ -2,13 +2,10 @@ package sip
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/icholy/digest"
 
 	gosip "github.com/emiago/sipgo/sip"
 )
@@ -26,6 +23,9 @@ type Trunk struct {
 	// FromDomain is the host of From on calls to the provider; empty means
 	// our own domain.
 	FromDomain string
+	// Register keeps this engine registered at the provider with the
+	// credentials, so that it sends calls for the account here.
+	Register bool
 }
 
 // CallerID is the identity an external call presents to the provider.
@@ -151,33 +151,14 @@ func quotedStringSafe(s string) string {
 // it a new transaction (RFC 3261 §17.2.3).
 func (b *branch) authenticate(res *gosip.Response) error {
 	b.authTried = true
-	challengeName, credsName := "WWW-Authenticate", "Authorization"
-	if res.StatusCode == 407 {
-		challengeName, credsName = "Proxy-Authenticate", "Proxy-Authorization"
-	}
-	h := res.GetHeader(challengeName)
-	if h == nil {
-		return fmt.Errorf("%d without %s", res.StatusCode, challengeName)
-	}
-	chal, err := digest.ParseChallenge(h.Value())
-	if err != nil {
-		return fmt.Errorf("parse challenge: %w", err)
-	}
-	chal.Algorithm = strings.ToUpper(chal.Algorithm)
 	req := b.fwd.Clone()
-	creds, err := digest.Digest(chal, digest.Options{
-		Method:   req.Method.String(),
-		URI:      req.Recipient.String(),
-		Count:    1,
-		Username: b.trunk.Username,
-		Password: b.trunk.Password,
-	})
+	credsName, creds, err := digestCredentials(res, req.Method.String(), req.Recipient.String(), b.trunk.Username, b.trunk.Password)
 	if err != nil {
-		return fmt.Errorf("digest: %w", err)
+		return err
 	}
 	for req.RemoveHeader(credsName) {
 	}
-	req.AppendHeader(gosip.NewHeader(credsName, creds.String()))
+	req.AppendHeader(gosip.NewHeader(credsName, creds))
 	req.RemoveHeader("Via")
 	s := b.c.s
 	req.PrependHeader(s.proxyVia(b.network, b.c.base))
