@@ -188,3 +188,56 @@ func TestE2ESettingsAndConcurrentOutsideCalls(t *testing.T) {
 	answerInvite(t, provider)
 	require.Equal(t, 200, (<-done).Status())
 }
+
+// registerPhone registers a hand-written phone socket for name.
+func registerPhone(t *testing.T, e *testEngine, name, password string) *sipConn {
+	t.Helper()
+	phone := dialSIP(t, "127.0.0.1", e.sipAddr())
+	reg := newDigestClient(phone, name, password)
+	reg.challenge(t)
+	require.Equal(t, 200, phone.exchange(reg.authorized(password)).Status())
+	return phone
+}
+
+// A call forwarded to another user follows that user's own rules to the
+// end: 1001 forwards everything to 1002, whose phone rings for a second
+// before 1002's rule forwards it on to 1003, where it is answered.
+func TestE2EForwardFollowsTheNextUsersRules(t *testing.T) {
+	e := startEngine(t)
+	e.api.createUser("1001", map[string]any{"first_name": "Ada", "last_name": "Lovelace"})
+	e.addPhone(t, "1002", "1002a", "secret-1002a")
+	e.addPhone(t, "1003", "1003a", "secret-1003a")
+	e.addPhone(t, "1004", "1004a", "secret-1004a")
+	setDefaultRule := func(ext string, fields map[string]any) {
+		var rules struct {
+			AnsweringRules []struct {
+				ID int64 `json:"id"`
+			} `json:"answering_rules"`
+		}
+		e.api.must(http.MethodGet, "/api/v1/users/"+ext+"/answering-rules", nil, http.StatusOK, &rules)
+		e.api.must(http.MethodPatch, fmt.Sprintf("/api/v1/users/%s/answering-rules/%d", ext, rules.AnsweringRules[0].ID),
+			fields, http.StatusOK, nil)
+	}
+	setDefaultRule("1001", map[string]any{"forward_always": map[string]any{"kind": "user", "to": "1002"}})
+	setDefaultRule("1002", map[string]any{"ring_for_s": 1, "forward_unanswered": map[string]any{"kind": "user", "to": "1003"}})
+	second := registerPhone(t, e, "1002a", "secret-1002a")
+	third := registerPhone(t, e, "1003a", "secret-1003a")
+
+	done := make(chan sipMessage, 1)
+	go func() { done <- call(t, e, "1004a", "secret-1004a", "1001") }()
+	inv, ok := second.recv(3 * time.Second)
+	require.True(t, ok, "1002's phone rings first")
+	require.True(t, strings.HasPrefix(inv.First, "INVITE sip:1002a@"), inv.First)
+	rangAt := time.Now()
+	second.send([]byte(answer(inv, 180, "Ringing")))
+	cancel, ok := second.recv(3 * time.Second)
+	require.True(t, ok, "1002's phone is cancelled after its second")
+	require.True(t, strings.HasPrefix(cancel.First, "CANCEL "), cancel.First)
+	second.send([]byte(answer(cancel, 200, "OK")))
+	second.send([]byte(answer(inv, 487, "Request Terminated")))
+
+	answerInvite(t, third)
+	require.InDelta(t, 1.0, time.Since(rangAt).Seconds(), 0.5, "1003 rings when 1002's ring_for_s is over")
+	require.Equal(t, 200, (<-done).Status())
+	require.Equal(t, 1.0, e.api.metric("switchboard_sip_calls_total", "outcome", "forwarded"))
+}

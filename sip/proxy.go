@@ -384,9 +384,11 @@ type call struct {
 	// plan rings; voicemail once a voicemail target was reached.
 	rang, forwarded, voicemail bool
 	// stage is the index of the plan stage ringing; viaForward is set
-	// while starting a target reached through a forward.
+	// while starting a target reached through a forward; hops counts the
+	// forwards to other users the call has followed.
 	stage      int
 	viaForward bool
+	hops       int
 }
 
 type finalResult struct {
@@ -449,23 +451,8 @@ func (c *call) run() (string, int) {
 		return outcomeFailed, c.finish(500, "Server Internal Error")
 	}
 	c.log.Debug("call plan", "plan", plan.String())
-	switch plan.Action {
-	case routing.ActionReject:
-		code, reason := plan.Code, plan.Reason
-		if code < 300 || code > 699 {
-			code, reason = 480, "Temporarily Unavailable"
-		}
-		if reason == "" {
-			reason = reasonPhrase(code)
-		}
-		if code == 486 || code == 600 {
-			// Blocked callers and users on all their call paths hear busy.
-			return outcomeBusy, c.finish(code, reason)
-		}
-		return outcomeRejected, c.finish(code, reason)
-	case routing.ActionRing:
-	default:
-		return outcomeFailed, c.finish(500, "Server Internal Error")
+	if plan.Action != routing.ActionRing {
+		return c.reject(plan)
 	}
 
 	c.timerC = time.NewTimer(timerC)
@@ -476,6 +463,20 @@ func (c *call) run() (string, int) {
 			return outcomeNoAnswer, c.finish(480, "Temporarily Unavailable")
 		}
 		st := plan.Stages[stage]
+		if len(st.Targets) == 1 && st.Targets[0].Kind == routing.TargetUser {
+			// A forward to another user: that user's own plan takes
+			// over, their rules and fallbacks included.
+			next, err := c.handOver(st.Targets[0].To)
+			if err != nil {
+				c.log.Error("route forward", "to", st.Targets[0].To, "error", err)
+				return outcomeFailed, c.finish(500, "Server Internal Error")
+			}
+			if next.Action != routing.ActionRing {
+				return c.reject(next)
+			}
+			plan, stage = next, 0
+			continue
+		}
 		c.stage = stage
 		switch r := c.runStage(st); r {
 		case stageAnswered:
@@ -505,6 +506,42 @@ func (c *call) run() (string, int) {
 			stage = st.OnNoAnswer
 		}
 	}
+}
+
+// handOver returns the plan of the user ext that the call is forwarded
+// to, one hop further; past routing.MaxHops it is a loop (482).
+func (c *call) handOver(ext string) (routing.Plan, error) {
+	c.hops++
+	c.forwarded = true
+	if c.hops > routing.MaxHops {
+		return routing.Plan{Action: routing.ActionReject, Code: 482, Reason: "Loop Detected"}, nil
+	}
+	ctx, cancel := context.WithTimeout(c.s.ctx, 5*time.Second)
+	defer cancel()
+	plan, err := c.s.router.Route(ctx, c.caller, ext, c.hops)
+	if err == nil {
+		c.log.Debug("forwarded call plan", "to", ext, "hops", c.hops, "plan", plan.String())
+	}
+	return plan, err
+}
+
+// reject answers the caller as a plan that rings nothing says.
+func (c *call) reject(plan routing.Plan) (string, int) {
+	if plan.Action != routing.ActionReject {
+		return outcomeFailed, c.finish(500, "Server Internal Error")
+	}
+	code, reason := plan.Code, plan.Reason
+	if code < 300 || code > 699 {
+		code, reason = 480, "Temporarily Unavailable"
+	}
+	if reason == "" {
+		reason = reasonPhrase(code)
+	}
+	if code == 486 || code == 600 {
+		// Blocked callers and users on all their call paths hear busy.
+		return outcomeBusy, c.finish(code, reason)
+	}
+	return outcomeRejected, c.finish(code, reason)
 }
 
 func (c *call) onCancel(*gosip.Request) {
@@ -537,7 +574,7 @@ func (c *call) runStage(st routing.Stage) stageResult {
 	now := time.Now()
 	c.pending = c.pending[:0]
 	for _, t := range st.Targets {
-		c.pending = append(c.pending, pendingTarget{t: t, at: now.Add(t.Delay)})
+		c.pending = append(c.pending, pendingTarget{t: t, at: now.Add(t.Delay), hops: c.hops})
 	}
 	var stageTimer <-chan time.Time
 	if st.Timeout > 0 {
@@ -627,7 +664,7 @@ func (c *call) stageSettled() bool {
 // startTarget rings one target of the plan, or records at once why it
 // cannot ring.
 func (c *call) startTarget(t routing.Target, hops int) {
-	c.viaForward = c.stage > 0 || hops > 0
+	c.viaForward = c.stage > 0 || hops > 0 || c.forwarded
 	switch t.Kind {
 	case routing.TargetPhones:
 		c.startBindings(c.s.Lookup(t.To))
