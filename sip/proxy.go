@@ -864,6 +864,14 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 	if !s.proxy.track() {
 		return net.ErrClosed
 	}
+	// The table before the INVITE leaves: a user is busy from the moment
+	// a phone of theirs may ring (a branch that fails to start keeps the
+	// mark until the call ends).
+	if trunk != nil {
+		c.entry.outside()
+	} else {
+		c.entry.ringing(ext)
+	}
 	ctx, cancel := context.WithTimeout(s.ctx, connectTimeout)
 	tx, err := s.proxy.client.TransactionRequest(ctx, fwd, noBuild)
 	cancel()
@@ -873,11 +881,6 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 	}
 	b := &branch{c: c, gen: c.gen, fwd: fwd, tx: tx, dest: dest, network: network, trunk: trunk, wake: make(chan struct{}, 1),
 		ext: ext, phone: phone, forward: c.viaForward}
-	if trunk != nil {
-		c.entry.outside()
-	} else {
-		c.entry.ringing(ext)
-	}
 	tx.OnRetransmission(b.onRetransmission)
 	c.branches = append(c.branches, b)
 	s.proxy.metrics.started.Inc()
@@ -908,6 +911,8 @@ func (c *call) onEvent(ev branchEvent) bool {
 		}
 		b.final = res.StatusCode
 		b.state.Store(branchRelayed)
+		// The table first: whoever hears of the answer finds it there.
+		c.entry.answered(b.ext, b.phone, time.Now(), b.trunk != nil)
 		c.relay(res)
 		if c.cancelled.Load() {
 			// The caller's CANCEL got in before the 2xx (sipgo sent 487 and
@@ -919,7 +924,6 @@ func (c *call) onEvent(ev branchEvent) bool {
 		}
 		c.answered = true
 		c.forwarded = b.forward
-		c.entry.answered(b.ext, b.phone, time.Now(), b.trunk != nil)
 		c.cancelAll(reasonCompletedElsewhere)
 		return true
 	default:
