@@ -241,3 +241,126 @@ func TestE2EForwardFollowsTheNextUsersRules(t *testing.T) {
 	require.Equal(t, 200, (<-done).Status())
 	require.Equal(t, 1.0, e.api.metric("switchboard_sip_calls_total", "outcome", "forwarded"))
 }
+
+// respond builds a response to a request inside a dialog (To already
+// tagged), copying what RFC 3261 §8.2.6.2 says to copy.
+func respond(req sipMessage, code int, reason string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "SIP/2.0 %d %s\r\n", code, reason)
+	for _, h := range req.Headers {
+		switch strings.ToLower(h.Name) {
+		case "via", "from", "to", "call-id", "cseq", "record-route":
+			fmt.Fprintf(&b, "%s: %s\r\n", h.Name, h.Value)
+		}
+	}
+	b.WriteString("Content-Length: 0\r\n\r\n")
+	return b.String()
+}
+
+// inDialog builds a request inside the dialog of a call: from is the
+// sender's From (with its tag), to the other end's, route the Route set.
+func inDialog(c *sipConn, method, target, route, from, to, callID string, cseq int, body string) string {
+	ip, port := c.localAddr().IP.String(), c.localAddr().Port
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s SIP/2.0\r\nVia: SIP/2.0/UDP %s:%d;branch=%s;rport\r\nRoute: %s\r\nMax-Forwards: 70\r\n",
+		method, target, ip, port, newBranch(), route)
+	fmt.Fprintf(&b, "From: %s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\n", from, to, callID, cseq, method)
+	fmt.Fprintf(&b, "Contact: <sip:x@%s:%d>\r\n", ip, port)
+	if method == "REFER" {
+		b.WriteString("Refer-To: <sip:1003@" + testDomain + ">\r\n")
+	}
+	if method == "NOTIFY" {
+		b.WriteString("Event: refer\r\nSubscription-State: active;expires=60\r\n")
+	}
+	if body != "" {
+		fmt.Fprintf(&b, "Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	} else {
+		b.WriteString("Content-Length: 0\r\n\r\n")
+	}
+	return b.String()
+}
+
+// Requests inside an answered call follow the Record-Route both ways: a
+// re-INVITE putting the call on hold and its ACK, UPDATE, INFO, and the
+// REFER and NOTIFY of a phone's transfer key, then the BYE.
+func TestE2EInDialogRequestsFollowTheRecordRoute(t *testing.T) {
+	e := startEngine(t)
+	e.addPhone(t, "1001", "1001a", "secret-1001a")
+	e.addPhone(t, "1002", "1002a", "secret-1002a")
+	phone := registerPhone(t, e, "1001a", "secret-1001a")
+	caller := dialSIP(t, "127.0.0.1", e.sipAddr())
+
+	done := make(chan sipMessage, 1)
+	go func() { done <- callFrom(t, caller, "1002a", "secret-1002a", "1001") }()
+	inv := answerInvite(t, phone)
+	ok := <-done
+	require.Equal(t, 200, ok.Status())
+
+	rr, _ := ok.Header("Record-Route")
+	callerFrom, _ := ok.Header("From")
+	callerTo, _ := ok.Header("To") // tagged by the phone
+	callID, _ := ok.Header("Call-ID")
+	phoneTarget := fmt.Sprintf("sip:1001a@127.0.0.1:%d", phone.localAddr().Port)
+	callerTarget := fmt.Sprintf("sip:1002a@127.0.0.1:%d", caller.localAddr().Port)
+
+	hold := "v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\na=sendonly\r\n"
+	cseq := 10
+	for _, method := range []string{"INVITE", "UPDATE", "INFO", "REFER"} {
+		cseq++
+		body := ""
+		if method == "INVITE" {
+			body = hold
+		}
+		caller.send([]byte(inDialog(caller, method, phoneTarget, rr, callerFrom, callerTo, callID, cseq, body)))
+		req, got := phone.recv(3 * time.Second)
+		require.True(t, got, "the phone gets the %s", method)
+		require.Equal(t, method+" "+phoneTarget+" SIP/2.0", req.First)
+		mf, _ := req.Header("Max-Forwards")
+		require.Equal(t, "69", mf, "the proxy counts its hop")
+		if method == "INVITE" {
+			require.Contains(t, req.Raw, "a=sendonly", "the hold offer arrives whole")
+		}
+		if method == "REFER" {
+			referTo, _ := req.Header("Refer-To")
+			require.Contains(t, referTo, "sip:1003@")
+		}
+		code, reason := 200, "OK"
+		if method == "REFER" {
+			code, reason = 202, "Accepted"
+		}
+		phone.send([]byte(respond(req, code, reason)))
+		res, got := caller.recv(3 * time.Second)
+		require.True(t, got, "the caller gets the answer to its %s", method)
+		require.Equal(t, code, res.Status(), res.First)
+		cs, _ := res.Header("CSeq")
+		require.Equal(t, fmt.Sprintf("%d %s", cseq, method), cs)
+		if method == "INVITE" {
+			caller.send([]byte(inDialog(caller, "ACK", phoneTarget, rr, callerFrom, callerTo, callID, cseq, "")))
+			ack, got := phone.recv(3 * time.Second)
+			require.True(t, got, "the phone gets the ACK of the re-INVITE")
+			require.True(t, strings.HasPrefix(ack.First, "ACK "), ack.First)
+		}
+	}
+
+	// The transfer's progress goes the other way, from the phone.
+	phoneFrom, phoneTo := callerTo, callerFrom
+	phone.send([]byte(inDialog(phone, "NOTIFY", callerTarget, rr, phoneFrom, phoneTo, callID, 1, "")))
+	notify, got := caller.recv(3 * time.Second)
+	require.True(t, got, "the caller gets the NOTIFY")
+	require.Equal(t, "NOTIFY "+callerTarget+" SIP/2.0", notify.First)
+	caller.send([]byte(respond(notify, 200, "OK")))
+	res, got := phone.recv(3 * time.Second)
+	require.True(t, got)
+	require.Equal(t, 200, res.Status())
+
+	phone.send([]byte(inDialog(phone, "BYE", callerTarget, rr, phoneFrom, phoneTo, callID, 2, "")))
+	bye, got := caller.recv(3 * time.Second)
+	require.True(t, got, "the caller gets the BYE")
+	require.True(t, strings.HasPrefix(bye.First, "BYE "), bye.First)
+	caller.send([]byte(respond(bye, 200, "OK")))
+	res, got = phone.recv(3 * time.Second)
+	require.True(t, got)
+	require.Equal(t, 200, res.Status())
+	e.api.waitCalls(0)
+	_ = inv
+}

@@ -14,7 +14,13 @@ import (
 // phone's credentials, and returns the final response (ACKed).
 func call(t *testing.T, e *testEngine, phone, password, dialled string) sipMessage {
 	t.Helper()
-	c := dialSIP(t, "127.0.0.1", e.sipAddr())
+	return callFrom(t, dialSIP(t, "127.0.0.1", e.sipAddr()), phone, password, dialled)
+}
+
+// callFrom is call from the socket c, which stays the caller's end of the
+// dialog.
+func callFrom(t *testing.T, c *sipConn, phone, password, dialled string) sipMessage {
+	t.Helper()
 	ip, port := c.localAddr().IP.String(), c.localAddr().Port
 	callID := randomKey(20)
 	uri := fmt.Sprintf("sip:%s@%s", dialled, testDomain)

@@ -431,6 +431,9 @@ type sipMessage struct {
 	Sent  bool
 	Raw   string // as on the wire, CRLF line ends
 	First string // request or status line
+	// At is when sipp sent or received it, as its trace says (to the
+	// microsecond); zero for a message read from a socket.
+	At time.Time
 	// Headers in order, names as sent.
 	Headers []sipHeader
 }
@@ -606,9 +609,29 @@ func parseSippTrace(t *testing.T, trace string) []sipMessage {
 			}
 		}
 		end := min(start+n, len(trace))
-		out = append(out, parseSIPMessage(trace[start:end], trace[loc[2]:loc[3]] == "sent"))
+		m := parseSIPMessage(trace[start:end], trace[loc[2]:loc[3]] == "sent")
+		m.At = sippTraceTime(trace[:loc[0]])
+		out = append(out, m)
 	}
 	return out
+}
+
+// sippTraceTime reads the time stamped on the line that precedes a
+// message's count line in a sipp trace, e.g.
+// "----------------------------------------------- 2026-11-25 18:26:49.848705"
+// (local time); zero when there is none.
+func sippTraceTime(before string) time.Time {
+	before = strings.TrimRight(before, "\r\n")
+	line := before[strings.LastIndexByte(before, '\n')+1:]
+	dashes, stamp, ok := strings.Cut(line, " ")
+	if !ok || !strings.HasPrefix(dashes, "---") {
+		return time.Time{}
+	}
+	at, err := time.ParseInLocation("2006-01-02 15:04:05.999999", strings.TrimSpace(stamp), time.Local)
+	if err != nil {
+		return time.Time{}
+	}
+	return at
 }
 
 // parseSIPMessage reads the start line and headers of a raw SIP message.
