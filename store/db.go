@@ -44,6 +44,7 @@ type DB struct {
 	timeFrames    *TimeFrames
 	rules         *AnsweringRules
 	allowBlock    *AllowBlockLists
+	voicemail     *Voicemail
 	trunks        *Trunks
 	denied        *DeniedPrefixes
 
@@ -74,6 +75,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.timeFrames = &TimeFrames{db: db}
 	db.rules = &AnsweringRules{db: db}
 	db.allowBlock = &AllowBlockLists{db: db}
+	db.voicemail = &Voicemail{db: db}
 	db.trunks = &Trunks{db: db}
 	db.denied = &DeniedPrefixes{db: db}
 
@@ -174,6 +176,9 @@ func (db *DB) AnsweringRules() *AnsweringRules { return db.rules }
 
 // AllowBlock returns the repository of users' allow and block lists.
 func (db *DB) AllowBlock() *AllowBlockLists { return db.allowBlock }
+
+// Voicemail returns the repository of mailboxes, messages and greetings.
+func (db *DB) Voicemail() *Voicemail { return db.voicemail }
 
 // check refuses a damaged file. quick_check verifies every page and record
 // in O(N), without integrity_check's index cross-check, which keeps start-up
