@@ -4,7 +4,7 @@ BIN     := bin/switchboard
 PKGS    := ./...
 LDFLAGS := -s -w
 
-.PHONY: build run test test-short bench bench-sip vet fmt clean
+.PHONY: build run test test-short bench bench-sip vet fmt clean prompts
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/switchboard
@@ -29,6 +29,11 @@ test-short:
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 	./scripts/bench-sip.sh
+
+# Regenerates prompts/en/*.wav from prompts/prompts.txt (needs espeak-ng and
+# sox); commit the list and the files together.
+prompts:
+	./scripts/gen-prompts.sh
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
