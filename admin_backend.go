@@ -18,6 +18,7 @@ type adminBackend struct {
 	phones *phoneDirectory
 	sip    *sip.Server
 	snaps  routingSnapshots // the proxy's own, so explain decides as calls do
+	audio  *audioStore
 }
 
 // apiError maps store errors to their HTTP meaning; what is left is a 500.

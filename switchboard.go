@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync"
 	"time"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
 	"switchboard/admin"
+	"switchboard/blob"
 	"switchboard/routing"
 	"switchboard/sip"
 	"switchboard/store"
@@ -102,6 +104,7 @@ type Engine struct {
 	phones   *phoneDirectory
 	router   *callRouter
 	sip      *sip.Server
+	audio    *audioStore
 	registry *prometheus.Registry
 	http     *http.Server
 
@@ -167,12 +170,18 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	router.snaps.sip = e.sip
 
+	blobs, err := blob.NewDir(filepath.Join(cfg.DataDir, "audio"))
+	if err != nil {
+		return nil, err
+	}
+	e.audio = newAudioStore(blobs, db, e.log)
+
 	if err := e.listen(); err != nil {
 		return nil, err
 	}
 	e.http = &http.Server{
 		Handler: admin.NewHandler(admin.Config{
-			Backend:    &adminBackend{db: db, phones: e.phones, sip: e.sip, snaps: router.snaps},
+			Backend:    &adminBackend{db: db, phones: e.phones, sip: e.sip, snaps: router.snaps, audio: e.audio},
 			CheckToken: e.checkToken,
 			Gatherer:   e.registry,
 			Registerer: e.registry,
@@ -246,6 +255,12 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.sip.Start(ctx); err != nil {
 		return err
 	}
+	sweepCtx, stopSweep := context.WithCancel(context.WithoutCancel(ctx))
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		e.audio.run(sweepCtx)
+	}()
 	errc := make(chan error, 3)
 	go func() { errc <- e.sip.ServeUDP(e.udp) }()
 	go func() { errc <- e.sip.ServeTCP(e.tcp) }()
@@ -274,6 +289,8 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	_ = e.udp.Close()
 	_ = e.tcp.Close()
+	stopSweep()
+	<-sweepDone
 	if err := e.Close(); err != nil && runErr == nil {
 		runErr = err
 	}

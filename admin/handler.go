@@ -111,6 +111,7 @@ func NewHandler(cfg Config) http.Handler {
 
 	s.api("GET /api/v1/users/{extension}/explain", s.explain)
 	s.api("GET /api/v1/calls", s.listCalls)
+	s.voicemailRoutes()
 	s.api("GET /api/v1/settings", s.getSettings)
 	s.api("PATCH /api/v1/settings", s.updateSettings)
 
