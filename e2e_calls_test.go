@@ -135,7 +135,9 @@ func TestE2ESettingsAndConcurrentOutsideCalls(t *testing.T) {
 	var st map[string]any
 	e.api.must(http.MethodGet, "/api/v1/settings", nil, http.StatusOK, &st)
 	require.Equal(t, map[string]any{"external_calls_per_minute": 10.0, "external_calls_concurrent": 2.0,
-		"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"}}, st)
+		"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"},
+		"smtp":         map[string]any{"host": "", "port": 0.0, "starttls": false, "username": "", "has_password": false, "from": ""},
+		"public_url":   ""}, st)
 
 	for _, tc := range []struct {
 		name       string
@@ -147,6 +149,11 @@ func TestE2ESettingsAndConcurrentOutsideCalls(t *testing.T) {
 		{"two features on one code", map[string]any{"feature_codes": map[string]any{"any_voicemail": "*97"}}, "feature_codes.any_voicemail", "unique"},
 		{"a user's extension", map[string]any{"feature_codes": map[string]any{"directory": "1002"}}, "feature_codes.directory", "extension"},
 		{"not a key", map[string]any{"feature_codes": map[string]any{"own_voicemail": "*9a"}}, "feature_codes.own_voicemail", "keys"},
+		{"relay with a port in its host", map[string]any{"smtp": map[string]any{"host": "mail.example.com:587", "from": "pbx@example.com"}}, "smtp.host", "host"},
+		{"relay without a from address", map[string]any{"smtp": map[string]any{"host": "mail.example.com"}}, "smtp.from", "email"},
+		{"a password in clear", map[string]any{"smtp": map[string]any{"host": "mail.example.com", "from": "pbx@example.com",
+			"username": "pbx", "password": "x"}}, "smtp.starttls", "required"},
+		{"a link base that is no URL", map[string]any{"public_url": "pbx.example.com"}, "public_url", "url"},
 	} {
 		var apiErr struct{ Field, Rule string }
 		e.api.must(http.MethodPatch, "/api/v1/settings", tc.body, http.StatusBadRequest, &apiErr)
@@ -155,6 +162,15 @@ func TestE2ESettingsAndConcurrentOutsideCalls(t *testing.T) {
 	}
 	e.api.must(http.MethodGet, "/api/v1/settings", nil, http.StatusOK, &st)
 	require.Equal(t, 2.0, st["external_calls_concurrent"], "a refused change stores nothing")
+	smtp := map[string]any{"host": "mail.example.com", "port": 587, "starttls": true, "username": "pbx",
+		"password": "relay-secret", "from": "PBX <pbx@example.com>"}
+	code, body := e.api.do(http.MethodPatch, "/api/v1/settings", map[string]any{"smtp": smtp, "public_url": "https://pbx.example.com/"})
+	require.Equal(t, http.StatusOK, code, string(body))
+	require.NotContains(t, string(body), "relay-secret", "the relay's password never comes back")
+	e.api.must(http.MethodGet, "/api/v1/settings", nil, http.StatusOK, &st)
+	require.Equal(t, map[string]any{"host": "mail.example.com", "port": 587.0, "starttls": true, "username": "pbx",
+		"has_password": true, "from": "PBX <pbx@example.com>"}, st["smtp"])
+	require.Equal(t, "https://pbx.example.com", st["public_url"])
 
 	e.api.must(http.MethodPatch, "/api/v1/settings", map[string]any{
 		"external_calls_concurrent": 1, "feature_codes": map[string]any{"own_voicemail": "*86"},

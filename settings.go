@@ -4,9 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/mail"
+	"net/netip"
+	"net/url"
 	"strconv"
+	"strings"
 
 	"switchboard/admin"
+	"switchboard/notify"
 	"switchboard/routing"
 	"switchboard/store"
 )
@@ -18,6 +23,13 @@ const (
 	settingOwnVoicemail       = "feature_code.own_voicemail"
 	settingAnyVoicemail       = "feature_code.any_voicemail"
 	settingDirectory          = "feature_code.directory"
+	settingSMTPHost           = "smtp.host"
+	settingSMTPPort           = "smtp.port"
+	settingSMTPStartTLS       = "smtp.starttls"
+	settingSMTPUsername       = "smtp.username"
+	settingSMTPPassword       = "smtp.password"
+	settingSMTPFrom           = "smtp.from"
+	settingPublicURL          = "public_url"
 )
 
 // DefaultExternalCallsPerMinute is how many outside calls one user may
@@ -39,6 +51,14 @@ type engineSettings struct {
 	admin.Settings
 	// features maps the feature codes to what they reach.
 	features map[string]routing.Feature
+	// smtpPassword is the relay's password, which the API never shows.
+	smtpPassword string
+}
+
+// smtp is the relay configuration voicemail emails are sent with.
+func (st engineSettings) smtp() notify.SMTP {
+	return notify.SMTP{Host: st.SMTP.Host, Port: st.SMTP.Port, StartTLS: st.SMTP.StartTLS,
+		Username: st.SMTP.Username, Password: st.smtpPassword, From: st.SMTP.From}
 }
 
 // defaultSettings are the settings of a fresh install.
@@ -100,7 +120,16 @@ func loadSettings(ctx context.Context, db *store.DB) (engineSettings, error) {
 	if err := checkFeatureCodes(st.FeatureCodes); err != nil {
 		return engineSettings{}, fmt.Errorf("stored feature codes: %w", err)
 	}
-	return engineSettings{Settings: st, features: featureMap(st.FeatureCodes)}, nil
+	st.SMTP.Host, st.SMTP.Username, st.SMTP.From = all[settingSMTPHost], all[settingSMTPUsername], all[settingSMTPFrom]
+	st.SMTP.StartTLS = all[settingSMTPStartTLS] == "true"
+	st.SMTP.HasPassword = all[settingSMTPPassword] != ""
+	st.PublicURL = all[settingPublicURL]
+	if v := all[settingSMTPPort]; v != "" {
+		if st.SMTP.Port, err = strconv.Atoi(v); err != nil {
+			return engineSettings{}, fmt.Errorf("setting %s %q: %w", settingSMTPPort, v, err)
+		}
+	}
+	return engineSettings{Settings: st, features: featureMap(st.FeatureCodes), smtpPassword: all[settingSMTPPassword]}, nil
 }
 
 func featureMap(fc admin.FeatureCodes) map[string]routing.Feature {
@@ -195,17 +224,87 @@ func (b *adminBackend) UpdateSettings(ctx context.Context, p admin.SettingsPatch
 			}
 		}
 	}
+	password := cur.smtpPassword
+	if p.SMTP != nil {
+		sp := p.SMTP
+		set(&st.SMTP.Host, sp.Host)
+		set(&st.SMTP.Port, sp.Port)
+		set(&st.SMTP.StartTLS, sp.StartTLS)
+		set(&st.SMTP.Username, sp.Username)
+		set(&st.SMTP.From, sp.From)
+		set(&password, sp.Password)
+		st.SMTP.HasPassword = password != ""
+		if err := checkSMTP(st.SMTP); err != nil {
+			return admin.Settings{}, err
+		}
+	}
+	if p.PublicURL != nil {
+		st.PublicURL = strings.TrimRight(*p.PublicURL, "/")
+		if err := checkPublicURL(st.PublicURL); err != nil {
+			return admin.Settings{}, err
+		}
+	}
+	port := ""
+	if st.SMTP.Port != 0 {
+		port = strconv.Itoa(st.SMTP.Port)
+	}
 	err = b.db.Settings().SetAll(ctx, map[string]string{
 		settingExternalPerMinute:  strconv.Itoa(st.ExternalCallsPerMinute),
 		settingExternalConcurrent: strconv.Itoa(st.ExternalCallsConcurrent),
 		settingOwnVoicemail:       st.FeatureCodes.OwnVoicemail,
 		settingAnyVoicemail:       st.FeatureCodes.AnyVoicemail,
 		settingDirectory:          st.FeatureCodes.Directory,
+		settingSMTPHost:           st.SMTP.Host,
+		settingSMTPPort:           port,
+		settingSMTPStartTLS:       strconv.FormatBool(st.SMTP.StartTLS),
+		settingSMTPUsername:       st.SMTP.Username,
+		settingSMTPPassword:       password,
+		settingSMTPFrom:           st.SMTP.From,
+		settingPublicURL:          st.PublicURL,
 	})
 	if err != nil {
 		return admin.Settings{}, err
 	}
 	return st, nil
+}
+
+// checkSMTP checks the relay settings: a host name or address without a
+// port, a port, a From address, and credentials only with STARTTLS (or a
+// loopback relay), so that a password never crosses the network in clear.
+func checkSMTP(s admin.SMTPSettings) error {
+	if s.Host == "" {
+		return nil
+	}
+	if strings.ContainsAny(s.Host, ":/ @") || len(s.Host) > 253 {
+		return admin.Invalid("smtp.host", "host", "a host name or IPv4 address, without a port")
+	}
+	if s.Port < 0 || s.Port > 65535 {
+		return admin.Invalid("smtp.port", "range", "a port from 1 to 65535 (0: 25)")
+	}
+	if _, err := mail.ParseAddress(s.From); err != nil {
+		return admin.Invalid("smtp.from", "email", "an email address, e.g. \"PBX <pbx@example.com>\"")
+	}
+	loopback := s.Host == "localhost"
+	if ip, err := netip.ParseAddr(s.Host); err == nil {
+		loopback = ip.IsLoopback()
+	}
+	if s.Username != "" && !s.StartTLS && !loopback {
+		return admin.Invalid("smtp.starttls", "required", "credentials are sent only over STARTTLS")
+	}
+	return nil
+}
+
+// checkPublicURL checks the base of links in emails: an http or https URL
+// without query or fragment.
+func checkPublicURL(s string) error {
+	if s == "" {
+		return nil
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return admin.Invalid("public_url", "url", "an http or https URL, e.g. https://pbx.example.com")
+	}
+	return nil
 }
 
 // featureKey is the API's name of f in feature_codes.
@@ -234,4 +333,11 @@ func (b *adminBackend) ListCalls(context.Context) ([]admin.Call, error) {
 		}
 	}
 	return out, nil
+}
+
+// set copies *v into *dst when v is not nil.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
 }

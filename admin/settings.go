@@ -13,6 +13,30 @@ type Settings struct {
 	ExternalCallsPerMinute  int          `json:"external_calls_per_minute"`
 	ExternalCallsConcurrent int          `json:"external_calls_concurrent"`
 	FeatureCodes            FeatureCodes `json:"feature_codes"`
+	// SMTP is the relay voicemail emails leave through; PublicURL is the
+	// base of the links in them (e.g. https://pbx.example.com).
+	SMTP      SMTPSettings `json:"smtp"`
+	PublicURL string       `json:"public_url"`
+}
+
+// SMTPSettings are the mail relay's settings; the password is write-only.
+type SMTPSettings struct {
+	Host        string `json:"host"`
+	Port        int    `json:"port"`
+	StartTLS    bool   `json:"starttls"`
+	Username    string `json:"username"`
+	HasPassword bool   `json:"has_password"`
+	From        string `json:"from"`
+}
+
+// SMTPPatch changes some of the relay's settings.
+type SMTPPatch struct {
+	Host     *string `json:"host"`
+	Port     *int    `json:"port"`
+	StartTLS *bool   `json:"starttls"`
+	Username *string `json:"username"`
+	Password *string `json:"password"`
+	From     *string `json:"from"`
 }
 
 // FeatureCodes are what users dial to reach the voice applications.
@@ -28,6 +52,8 @@ type SettingsPatch struct {
 	ExternalCallsPerMinute  *int               `json:"external_calls_per_minute"`
 	ExternalCallsConcurrent *int               `json:"external_calls_concurrent"`
 	FeatureCodes            *FeatureCodesPatch `json:"feature_codes"`
+	SMTP                    *SMTPPatch         `json:"smtp"`
+	PublicURL               *string            `json:"public_url"`
 }
 
 // FeatureCodesPatch changes some feature codes.
