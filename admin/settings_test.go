@@ -9,6 +9,7 @@ import (
 )
 
 func TestSettingsAPI(t *testing.T) {
+	noSMTP := map[string]any{"host": "", "port": 0.0, "starttls": false, "username": "", "has_password": false, "from": ""}
 	e := newTestEnv(t)
 	e.backend.settings = Settings{ExternalCallsPerMinute: 10, ExternalCallsConcurrent: 2,
 		FeatureCodes: FeatureCodes{OwnVoicemail: "*97", AnyVoicemail: "*98", Directory: "411"}}
@@ -16,13 +17,13 @@ func TestSettingsAPI(t *testing.T) {
 		{
 			name: "get", method: "GET", path: "/api/v1/settings", wantStatus: http.StatusOK,
 			wantBody: map[string]any{"external_calls_per_minute": float64(10), "external_calls_concurrent": float64(2),
-				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"}},
+				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"}, "smtp": noSMTP, "public_url": ""},
 		},
 		{
 			name: "patch one member", method: "PATCH", path: "/api/v1/settings",
 			body: `{"external_calls_concurrent": 5, "feature_codes": {"directory": "*411"}}`, wantStatus: http.StatusOK,
 			wantBody: map[string]any{"external_calls_per_minute": float64(10), "external_calls_concurrent": float64(5),
-				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "*411"}},
+				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "*411"}, "smtp": noSMTP, "public_url": ""},
 		},
 		{
 			name: "unknown member", method: "PATCH", path: "/api/v1/settings",
