@@ -45,6 +45,7 @@ type DB struct {
 	rules         *AnsweringRules
 	allowBlock    *AllowBlockLists
 	voicemail     *Voicemail
+	mwi           *MWISubscriptions
 	trunks        *Trunks
 	denied        *DeniedPrefixes
 
@@ -76,6 +77,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rules = &AnsweringRules{db: db}
 	db.allowBlock = &AllowBlockLists{db: db}
 	db.voicemail = &Voicemail{db: db}
+	db.mwi = &MWISubscriptions{db: db}
 	db.trunks = &Trunks{db: db}
 	db.denied = &DeniedPrefixes{db: db}
 
@@ -179,6 +181,9 @@ func (db *DB) AllowBlock() *AllowBlockLists { return db.allowBlock }
 
 // Voicemail returns the repository of mailboxes, messages and greetings.
 func (db *DB) Voicemail() *Voicemail { return db.voicemail }
+
+// MWI returns the repository of message-waiting subscriptions.
+func (db *DB) MWI() *MWISubscriptions { return db.mwi }
 
 // check refuses a damaged file. quick_check verifies every page and record
 // in O(N), without integrity_check's index cross-check, which keeps start-up
