@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"switchboard/admin"
+	"switchboard/provision"
 	"switchboard/sip"
 	"switchboard/store"
 )
@@ -19,6 +20,8 @@ type adminBackend struct {
 	sip    *sip.Server
 	snaps  routingSnapshots // the proxy's own, so explain decides as calls do
 	audio  *audioStore
+	// site is what provisioning files say of the PBX.
+	site func() provision.Site
 }
 
 // apiError maps store errors to their HTTP meaning; what is left is a 500.
@@ -133,6 +136,9 @@ func (b *adminBackend) forgetPhone(name string) {
 }
 
 func (b *adminBackend) CreatePhone(ctx context.Context, ext string, in admin.PhoneInput) (admin.Phone, error) {
+	if err := checkPhoneModel(in.Model, in.Overrides); err != nil {
+		return admin.Phone{}, err
+	}
 	p, err := b.db.Phones().Create(ctx, ext, store.Phone{
 		Name: in.Name, SIPPassword: in.SIPPassword, Model: in.Model, MAC: in.MAC,
 		RecordCalls: in.RecordCalls, PreferredServer: in.PreferredServer, Overrides: in.Overrides,
@@ -173,6 +179,23 @@ func (b *adminBackend) GetPhone(ctx context.Context, ext, name string) (admin.Ph
 }
 
 func (b *adminBackend) UpdatePhone(ctx context.Context, ext, name string, p admin.PhonePatch) (admin.Phone, error) {
+	if p.Model != nil || p.Overrides != nil {
+		// The model and overrides as they will be, checked together.
+		cur, err := b.db.Phones().FindByName(ctx, name)
+		if err != nil || cur.Extension != ext {
+			return admin.Phone{}, admin.NotFound("phone")
+		}
+		model, overrides := cur.Model, cur.Overrides
+		if p.Model != nil {
+			model = *p.Model
+		}
+		if p.Overrides != nil {
+			overrides = *p.Overrides
+		}
+		if err := checkPhoneModel(model, overrides); err != nil {
+			return admin.Phone{}, err
+		}
+	}
 	ph, err := b.db.Phones().Update(ctx, ext, name, store.PhoneUpdate{
 		SIPPassword: p.SIPPassword, Model: p.Model, MAC: p.MAC, RecordCalls: p.RecordCalls,
 		PreferredServer: p.PreferredServer, Overrides: p.Overrides,

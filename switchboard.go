@@ -26,6 +26,7 @@ import (
 
 	"switchboard/admin"
 	"switchboard/blob"
+	"switchboard/provision"
 	"switchboard/routing"
 	"switchboard/sip"
 	"switchboard/store"
@@ -179,9 +180,21 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := e.listen(); err != nil {
 		return nil, err
 	}
+	provisionKey, err := e.settingSecret(ctx, "provision_nonce_secret")
+	if err != nil {
+		return nil, err
+	}
+	provisioning, err := provision.NewHandler(provisionDirectory{db: db}, e.provisionSite,
+		provision.WithClock(cfg.Now), provision.WithLogger(e.log), provision.WithRegisterer(e.registry),
+		provision.WithNonceKey(provisionKey), provision.WithRealm(cfg.Domain))
+	if err != nil {
+		return nil, err
+	}
 	e.http = &http.Server{
 		Handler: admin.NewHandler(admin.Config{
-			Backend:    &adminBackend{db: db, phones: e.phones, sip: e.sip, snaps: router.snaps, audio: e.audio},
+			Backend: &adminBackend{db: db, phones: e.phones, sip: e.sip, snaps: router.snaps, audio: e.audio,
+				site: e.provisionSite},
+			Provision:  provisioning,
 			CheckToken: e.checkToken,
 			Gatherer:   e.registry,
 			Registerer: e.registry,

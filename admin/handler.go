@@ -33,6 +33,9 @@ type Config struct {
 	// Now is the clock: the instant an explanation is asked for when the
 	// request names none. Nil means time.Now.
 	Now func() time.Time
+	// Provision serves GET /provision/{file} to phones, which authenticate
+	// themselves; nil leaves it unserved.
+	Provision http.Handler
 }
 
 // handlerFunc is an HTTP handler that returns its error instead of writing
@@ -112,6 +115,12 @@ func NewHandler(cfg Config) http.Handler {
 	s.api("GET /api/v1/users/{extension}/explain", s.explain)
 	s.api("GET /api/v1/calls", s.listCalls)
 	s.voicemailRoutes()
+	s.provisioningRoutes()
+	if cfg.Provision != nil {
+		// Phones fetch their files with HTTP digest of their own: no
+		// bearer token.
+		s.mux.Handle("GET /provision/{file}", cfg.Provision)
+	}
 	s.api("GET /api/v1/settings", s.getSettings)
 	s.api("PATCH /api/v1/settings", s.updateSettings)
 

@@ -185,6 +185,25 @@ func (r *Phones) FindByName(ctx context.Context, name string) (Phone, error) {
 	return p, nil
 }
 
+// FindByMAC returns the phone with MAC address mac, in any of the forms
+// NormalizeMAC reads.
+func (r *Phones) FindByMAC(ctx context.Context, mac string) (Phone, error) {
+	norm, err := NormalizeMAC(mac)
+	if err != nil || norm == "" {
+		return Phone{}, fmt.Errorf("phone with MAC %q: %w", mac, ErrNotFound)
+	}
+	var p Phone
+	err = r.db.view(ctx, func(tx *sql.Tx) error {
+		var err error
+		p, err = findPhone(ctx, tx, `p.mac = ?`, norm)
+		return err
+	})
+	if err != nil {
+		return Phone{}, fmt.Errorf("phone with MAC %s: %w", norm, err)
+	}
+	return p, nil
+}
+
 // Find returns the phones matching f, ordered by extension then name.
 func (r *Phones) Find(ctx context.Context, f PhoneFilter) ([]Phone, error) {
 	q := `SELECT ` + phoneColumns + phoneFrom

@@ -191,3 +191,20 @@ func TestPhonesDelete(t *testing.T) {
 	require.Equal(t, 0, tableCount(t, db, "registrations"))
 	require.Equal(t, 2, tableCount(t, db, "users"))
 }
+
+func TestPhonesFindByMAC(t *testing.T) {
+	ctx := context.Background()
+	db, _ := openTestDB(t)
+	createUser(t, db, "100")
+	_, err := db.Phones().Create(ctx, "100", Phone{Name: "100a", SIPPassword: "s3cret!pass", MAC: "00:04:F2:AB:CD:EF"})
+	require.NoError(t, err)
+	for _, form := range []string{"0004f2abcdef", "00-04-F2-AB-CD-EF", "0004.F2AB.CDEF"} {
+		p, err := db.Phones().FindByMAC(ctx, form)
+		require.NoError(t, err, form)
+		require.Equal(t, "100a", p.Name)
+	}
+	for _, missing := range []string{"0004f2abcde0", "", "not a mac"} {
+		_, err := db.Phones().FindByMAC(ctx, missing)
+		require.ErrorIs(t, err, ErrNotFound, missing)
+	}
+}
