@@ -14,7 +14,7 @@ import (
 )
 
 var (
-	_ provision.Directory        = provisionDirectory{}
+	_ provision.Directory       = provisionDirectory{}
 	_ admin.ProvisioningBackend = (*adminBackend)(nil)
 )
 
