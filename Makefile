@@ -24,11 +24,13 @@ test: vet
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
-# Go benchmarks of the hot paths, then the sipp REGISTER load against a
-# real server (registrations per second, failures, peak memory).
+# Go benchmarks of the hot paths, then the sipp REGISTER load and the call
+# load through the proxy against a real server (registrations and calls per
+# second, failures, peak memory, memory after the load).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 	./scripts/bench-sip.sh
+	./scripts/bench-call.sh
 
 # Regenerates prompts/en/*.wav from prompts/prompts.txt (needs espeak-ng and
 # sox); commit the list and the files together.

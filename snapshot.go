@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"switchboard/routing"
@@ -70,37 +71,9 @@ func (s routingSnapshots) loadCallee(ctx context.Context, ext string) (routing.C
 	if err != nil {
 		return routing.Callee{}, err
 	}
-	loc := time.UTC
-	if u.Timezone != "" {
-		if loc, err = time.LoadLocation(u.Timezone); err != nil {
-			return routing.Callee{}, fmt.Errorf("time zone of user %s: %w", ext, err)
-		}
-	}
 	rows, err := s.db.AnsweringRules().Find(ctx, ext)
 	if err != nil {
 		return routing.Callee{}, err
-	}
-	rules := make([]routing.Rule, len(rows))
-	frames := make(map[string]routing.TimeFrame, 2)
-	for i, row := range rows {
-		if rules[i], err = routingRule(row); err != nil {
-			return routing.Callee{}, fmt.Errorf("answering rule %d of user %s: %w", row.ID, ext, err)
-		}
-		if _, ok := frames[row.TimeFrame]; ok {
-			continue
-		}
-		tf, err := s.db.TimeFrames().FindByName(ctx, row.TimeFrame)
-		if errors.Is(err, store.ErrNotFound) {
-			// Deleted since the rules were read: routing skips a rule
-			// whose frame it does not know.
-			continue
-		}
-		if err != nil {
-			return routing.Callee{}, err
-		}
-		if frames[row.TimeFrame], err = routingTimeFrame(tf); err != nil {
-			return routing.Callee{}, fmt.Errorf("time frame %s: %w", tf.Name, err)
-		}
 	}
 	ab, err := s.db.AllowBlock().Get(ctx, ext)
 	if err != nil {
@@ -109,6 +82,101 @@ func (s routingSnapshots) loadCallee(ctx context.Context, ext string) (routing.C
 	phones, err := s.db.Phones().Find(ctx, store.PhoneFilter{Extension: ext, Limit: 1000})
 	if err != nil {
 		return routing.Callee{}, err
+	}
+	return calleeOf(u, rows, ab, phones, func(name string) (store.TimeFrame, bool, error) {
+		tf, err := s.db.TimeFrames().FindByName(ctx, name)
+		if errors.Is(err, store.ErrNotFound) {
+			return store.TimeFrame{}, false, nil
+		}
+		return tf, err == nil, err
+	})
+}
+
+// loadDirectory builds the snapshots of every user at once, from one
+// store.Directory, for the configuration cache to keep: the callees by
+// extension and the users.
+func (s routingSnapshots) loadDirectory(ctx context.Context) (map[string]routing.Callee, map[string]store.User, error) {
+	n, err := s.db.Users().Count(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if 2*n > configCacheMaxEntries {
+		return nil, nil, errTooManyUsers
+	}
+	d, err := s.db.Directory(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Time frame names compare as SQLite's NOCASE does: ASCII letters
+	// without case.
+	frames := make(map[string]store.TimeFrame, len(d.TimeFrames))
+	for _, tf := range d.TimeFrames {
+		frames[asciiLower(tf.Name)] = tf
+	}
+	frame := func(name string) (store.TimeFrame, bool, error) {
+		tf, ok := frames[asciiLower(name)]
+		return tf, ok, nil
+	}
+	callees := make(map[string]routing.Callee, len(d.Users))
+	users := make(map[string]store.User, len(d.Users))
+	for _, u := range d.Users {
+		ab, ok := d.AllowBlock[u.Extension]
+		if !ok {
+			ab = store.AllowBlock{Allowed: []string{}, Blocked: []string{}}
+		}
+		c, err := calleeOf(u, d.Rules[u.Extension], ab, d.Phones[u.Extension], frame)
+		if err != nil {
+			return nil, nil, err
+		}
+		callees[u.Extension] = c
+		users[u.Extension] = u
+	}
+	return callees, users, nil
+}
+
+func asciiLower(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'A' && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// calleeOf builds the snapshot of user u from its stored parts; frame finds
+// a time frame by name (false when there is none).
+func calleeOf(u store.User, rows []store.AnsweringRule, ab store.AllowBlock, phones []store.Phone,
+	frame func(name string) (store.TimeFrame, bool, error)) (routing.Callee, error) {
+	ext := u.Extension
+	loc := time.UTC
+	if u.Timezone != "" {
+		var err error
+		if loc, err = time.LoadLocation(u.Timezone); err != nil {
+			return routing.Callee{}, fmt.Errorf("time zone of user %s: %w", ext, err)
+		}
+	}
+	rules := make([]routing.Rule, len(rows))
+	frames := make(map[string]routing.TimeFrame, 2)
+	for i, row := range rows {
+		var err error
+		if rules[i], err = routingRule(row); err != nil {
+			return routing.Callee{}, fmt.Errorf("answering rule %d of user %s: %w", row.ID, ext, err)
+		}
+		if _, ok := frames[row.TimeFrame]; ok {
+			continue
+		}
+		tf, found, err := frame(row.TimeFrame)
+		if err != nil {
+			return routing.Callee{}, err
+		}
+		if !found {
+			// Deleted since the rules were read: routing skips a rule
+			// whose frame it does not know.
+			continue
+		}
+		if frames[row.TimeFrame], err = routingTimeFrame(tf); err != nil {
+			return routing.Callee{}, fmt.Errorf("time frame %s: %w", tf.Name, err)
+		}
 	}
 	states := make([]routing.PhoneState, len(phones))
 	mainPhone := ""

@@ -1,6 +1,8 @@
 package switchboard
 
 import (
+	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -152,4 +154,49 @@ func TestExplanationStages(t *testing.T) {
 	require.Nil(t, ex.Rule)
 	require.Equal(t, 403, ex.Code)
 	require.Empty(t, ex.Stages)
+}
+
+// The bulk load the configuration cache is filled with gives every user
+// the same snapshot as reading that user alone.
+func TestLoadDirectoryMatchesOneByOne(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "sb.db"))
+	require.NoError(t, err)
+	t.Cleanup(func() { db.Close() })
+	for _, ext := range []string{"1001", "1002", "1003"} {
+		_, err := db.Users().Create(ctx, store.NewUser{User: store.User{Extension: ext, FirstName: "U" + ext}})
+		require.NoError(t, err)
+	}
+	paris := "Europe/Paris"
+	_, err = db.Users().Update(ctx, "1002", store.UserUpdate{Timezone: &paris})
+	require.NoError(t, err)
+	_, err = db.TimeFrames().Create(ctx, store.TimeFrame{Name: "Office",
+		Weekly: []store.WeeklyRange{{Days: []string{"mon", "tue"}, Start: "09:00", End: "17:00"}}})
+	require.NoError(t, err)
+	_, err = db.AnsweringRules().Create(ctx, "1002", store.AnsweringRule{TimeFrame: "office", Enabled: true, RingForS: 20,
+		ForwardUnanswered: &store.Forward{Kind: "user", To: "1003"}})
+	require.NoError(t, err)
+	_, err = db.AllowBlock().Put(ctx, "1003", store.AllowBlock{Allowed: []string{"+15551234"}, Blocked: []string{"+1900"}, BlockAnonymous: true})
+	require.NoError(t, err)
+	for _, p := range []struct{ ext, name string }{{"1001", "1001"}, {"1001", "1001b"}, {"1003", "desk"}} {
+		_, err := db.Phones().Create(ctx, p.ext, store.Phone{Name: p.name, SIPPassword: "secret-" + p.name})
+		require.NoError(t, err)
+	}
+
+	s := routingSnapshots{db: db}
+	callees, users, err := s.loadDirectory(ctx)
+	require.NoError(t, err)
+	require.Len(t, callees, 3)
+	require.Len(t, users, 3)
+	for _, ext := range []string{"1001", "1002", "1003"} {
+		one, err := s.loadCallee(ctx, ext)
+		require.NoError(t, err)
+		require.Equal(t, one, callees[ext], ext)
+		u, err := db.Users().FindByExtension(ctx, ext)
+		require.NoError(t, err)
+		require.Equal(t, u, users[ext], ext)
+	}
+	require.Len(t, callees["1002"].Rules, 2, "the user's rule and the default one")
+	require.Contains(t, callees["1002"].Frames, "Office")
+	require.Equal(t, "1001", callees["1001"].MainPhone)
 }

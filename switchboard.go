@@ -170,6 +170,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	router.snaps.sip = e.sip
+	router.snaps.cache.log = e.log
+	router.snaps.cache.loadAll = router.snaps.loadDirectory
 
 	blobs, err := blob.NewDir(filepath.Join(cfg.DataDir, "audio"))
 	if err != nil {
@@ -209,6 +211,9 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(e.log.Handler(), slog.LevelWarn),
 	}
+	// Every user's routing configuration in memory before the first call
+	// (and again in bulk after each change, see configCache.warm).
+	router.snaps.cache.warmNow()
 	ok = true
 	return e, nil
 }
@@ -318,6 +323,9 @@ func (e *Engine) Close() error {
 		var errs []error
 		if e.sip != nil {
 			errs = append(errs, e.sip.Close())
+		}
+		if e.router != nil {
+			e.router.snaps.cache.close()
 		}
 		for _, c := range []io.Closer{e.udp, e.tcp, e.httpLn} {
 			if c != nil && !isNil(c) {

@@ -158,11 +158,14 @@ func (k *keepalive) answered(res *gosip.Response) {
 }
 
 // onStrayResponse gets responses no sipgo transaction claimed: our
-// keepalive answers over TCP, and late retransmissions.
+// keepalive answers over TCP, and retransmissions (of a 2xx after the
+// INVITE's transaction ended).
 func (s *Server) onStrayResponse(res *gosip.Response) {
 	if s.pings.isKeepalive(res) {
 		s.pings.answered(res)
+		return
 	}
+	s.relayAnswerRetransmission(res)
 }
 
 // target is where requests for a binding go. A contact with a private

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"hash"
 	"hash/fnv"
 	"log/slog"
 	"net"
@@ -138,7 +139,12 @@ type proxy struct {
 	// flowKey signs the flow tokens of our Record-Route entries; engines
 	// sharing a NonceSecret accept each other's.
 	flowKey []byte
+	macs    sync.Pool // of hash.Hash: HMACs with flowKey, three a call
 	seq     atomic.Uint64
+
+	// setups counts the calls being set up (from the authenticated INVITE
+	// to its final answer), bounded by Config.MaxCallSetups.
+	setups atomic.Int64
 
 	mu      sync.Mutex // guards closing and the Add side of wg
 	closing bool
@@ -226,6 +232,18 @@ func (s *Server) proxyInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 		return
 	}
 	defer s.proxy.wg.Done()
+	if limit := s.cfg.MaxCallSetups; limit > 0 && s.proxy.setups.Add(1) > int64(limit) {
+		// Overloaded: calls already wait seconds for their answers. A
+		// quick refusal keeps the ones in progress going and the memory
+		// bounded; accepting more would fail them all.
+		s.proxy.setups.Add(-1)
+		res := gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
+		res.AppendHeader(gosip.NewHeader("Retry-After", "5"))
+		respond(res)
+		return
+	} else if limit > 0 {
+		defer s.proxy.setups.Add(-1)
+	}
 	respond(gosip.NewResponseFromRequest(req, 100, "Trying", nil))
 
 	c := newCall(s, req, tx, phone)
@@ -913,6 +931,7 @@ func (c *call) onEvent(ev branchEvent) bool {
 		b.state.Store(branchRelayed)
 		// The table first: whoever hears of the answer finds it there.
 		c.entry.answered(b.ext, b.phone, time.Now(), b.trunk != nil)
+		c.s.rememberAnswer(c, b)
 		c.relay(res)
 		if c.cancelled.Load() {
 			// The caller's CANCEL got in before the 2xx (sipgo sent 487 and
@@ -1219,7 +1238,9 @@ func (b *branch) onRetransmission(res *gosip.Response) {
 	case branchRelayed:
 		// The caller's ACK has not reached the phone yet: the caller may
 		// have missed the 2xx too (RFC 3261 §13.3.1.4).
-		b.c.relay(res)
+		if !b.c.s.relayAnswerRetransmission(res.Clone()) {
+			b.c.relay(res)
+		}
 	case branchHungUp:
 		_ = b.sendAck(res)
 	}
@@ -1245,6 +1266,12 @@ func (c *call) hangUpLater(b *branch, res *gosip.Response) {
 func (b *branch) hangUp(res *gosip.Response) {
 	b.state.Store(branchHungUp)
 	s := b.c.s
+	if v := b.fwd.Via(); v != nil {
+		// Retransmissions of this 2xx get an ACK.
+		if branch, _ := v.Params.Get("branch"); branch != "" {
+			s.surplus.add(branch, b)
+		}
+	}
 	if err := b.sendAck(res); err != nil {
 		s.log.Debug("ACK surplus answer", "error", err)
 	}
@@ -1381,9 +1408,16 @@ func (s *Server) flowToken(netA, a, netB, b string) string {
 }
 
 func (s *Server) flowMAC(body string) string {
-	m := hmac.New(sha256.New, s.proxy.flowKey)
+	m, _ := s.proxy.macs.Get().(hash.Hash)
+	if m == nil {
+		m = hmac.New(sha256.New, s.proxy.flowKey)
+	}
+	m.Reset()
 	m.Write([]byte(body))
-	return hex.EncodeToString(m.Sum(nil)[:8])
+	var sum [sha256.Size]byte
+	mac := hex.EncodeToString(m.Sum(sum[:0])[:8])
+	s.proxy.macs.Put(m)
+	return mac
 }
 
 // parseFlow checks a flow token and returns its two ends.
@@ -1588,7 +1622,7 @@ func (s *Server) consumeCredentials(req *gosip.Request) {
 // listening socket, over TCP on the connection the pool holds for dest.
 func (s *Server) sendMessage(msg gosip.Message, network, dest string) error {
 	if strings.EqualFold(network, "UDP") || network == "" {
-		raddr, err := net.ResolveUDPAddr("udp", dest)
+		raddr, err := udpAddr(dest)
 		if err != nil {
 			return err
 		}
@@ -1596,7 +1630,9 @@ func (s *Server) sendMessage(msg gosip.Message, network, dest string) error {
 		if conn == nil {
 			return net.ErrClosed
 		}
-		_, err = conn.WriteTo([]byte(msg.String()), raddr)
+		buf := messageBuffer(msg)
+		_, err = conn.WriteTo(buf.Bytes(), raddr)
+		messageBuffers.Put(buf)
 		return err
 	}
 	conn, err := s.ua.TransportLayer().GetConnection(strings.ToLower(network), dest)

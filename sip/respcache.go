@@ -86,3 +86,24 @@ func (c *responseCache) len() int {
 	defer c.mu.Unlock()
 	return len(c.cur) + len(c.old)
 }
+
+// put stores a value under key (for entries that are not claimed first).
+func (c *responseCache) put(key string, val []byte, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now.Sub(c.rotated) >= c.every || len(c.cur) >= c.max {
+		c.rotateLocked(now)
+	}
+	c.cur[key] = val
+}
+
+// get returns the value under key.
+func (c *responseCache) get(key string) ([]byte, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b, ok := c.cur[key]; ok {
+		return b, true
+	}
+	b, ok := c.old[key]
+	return b, ok
+}

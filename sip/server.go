@@ -65,6 +65,10 @@ type Config struct {
 	FlushInterval time.Duration
 	// Guard sets the throttling and blocking of failing sources.
 	Guard GuardConfig
+	// MaxCallSetups bounds the calls being set up at once (ringing, or
+	// waiting for a phone's first answer); beyond it new calls get 503
+	// with Retry-After. Negative: no bound.
+	MaxCallSetups int
 }
 
 // DefaultConfig holds the defaults.
@@ -81,6 +85,7 @@ var DefaultConfig = Config{
 	Algorithms:    []Algorithm{AlgorithmMD5},
 	FlushInterval: 500 * time.Millisecond,
 	Guard:         DefaultGuardConfig,
+	MaxCallSetups: 1000,
 }
 
 func (c Config) withDefaults() Config {
@@ -118,6 +123,9 @@ func (c Config) withDefaults() Config {
 	if c.Guard == (GuardConfig{}) {
 		c.Guard = d.Guard
 	}
+	if c.MaxCallSetups == 0 {
+		c.MaxCallSetups = d.MaxCallSetups
+	}
 	return c
 }
 
@@ -152,6 +160,11 @@ type Server struct {
 	guard    *guard
 	nonces   *Nonces
 	cache    *responseCache
+	// answers and surplus stand in for sipgo's transactions of answered
+	// INVITEs (see answerRetention).
+	answers  *responseCache
+	surplus  surplusAnswers
+	memory   memoryReturn
 	parser   *gosip.Parser
 	parseLog *ParseErrorLog
 	pings    *keepalive
@@ -192,6 +205,7 @@ func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Op
 		bindings: newBindingTable(),
 		guard:    newGuard(cfg.Guard),
 		cache:    newResponseCache(2*time.Second, 100_000),
+		answers:  newResponseCache(answerRetention, 200_000),
 		parser:   gosip.NewParser(),
 		udpConns: make(map[string]net.PacketConn),
 		udpWork:  make(chan datagram, 4096),
@@ -266,9 +280,16 @@ var transactionRetention sync.Once
 func shortenTransactionRetention() {
 	const retain = 5 * time.Second
 	gosip.Timer_J = retain // non-INVITE server, after the final response
-	gosip.Timer_L = retain // INVITE server, after a 2xx
-	gosip.Timer_M = retain // INVITE client, after a 2xx
+	// INVITE server and client, after a 2xx: none. The proxy absorbs
+	// retransmitted INVITEs and relays retransmitted 2xx itself, from a
+	// key and an address per call (see answerRetention).
+	gosip.Timer_L = 0
+	gosip.Timer_M = 0
 	gosip.Timer_D = retain // INVITE client, after a failure response
+	// INVITE server, waiting for the ACK of a failure response (which
+	// Timer G retransmits meanwhile): a caller that never acknowledges
+	// one, as load generators do not, kept each 32 s.
+	gosip.Timer_H = retain
 }
 
 // Start restores the persisted bindings and starts the background work
@@ -312,21 +333,40 @@ func (s *Server) ServeUDP(conn net.PacketConn) error {
 	if b, ok := conn.(interface{ SetWriteBuffer(int) error }); ok {
 		_ = b.SetWriteBuffer(udpSocketBuffer)
 	}
+	w := newUDPWriter(conn)
+	defer w.stop()
 	key := conn.LocalAddr().String()
 	s.connMu.Lock()
-	s.udpConns[key] = conn
+	s.udpConns[key] = w
 	s.connMu.Unlock()
 	defer func() {
 		s.connMu.Lock()
 		delete(s.udpConns, key)
 		s.connMu.Unlock()
 	}()
-	err := s.srv.ServeUDP(conn)
-	if errors.Is(err, net.ErrClosed) {
-		return nil
+	// Several readers share the socket. The read path parses every
+	// datagram and serves much of it itself (in-dialog forwarding,
+	// challenges, relayed responses): one reader descheduled for a moment
+	// (a GC assist, another process on the core) lets the socket buffer
+	// overflow, and the retransmissions that follow add to the load.
+	// sipgo hands each message on to a goroutine of its own, so one reader
+	// kept no order anyway.
+	n := udpReaders()
+	errc := make(chan error, n)
+	for range n {
+		go func() { errc <- s.srv.ServeUDP(w) }()
+	}
+	var err error
+	for range n {
+		if e := <-errc; e != nil && !errors.Is(e, net.ErrClosed) && err == nil {
+			err = e
+		}
 	}
 	return err
 }
+
+// udpReaders is how many goroutines read each UDP socket.
+func udpReaders() int { return max(runtime.GOMAXPROCS(0), 2) }
 
 // ServeTCP serves SIP on a TCP listener until it is closed.
 func (s *Server) ServeTCP(l net.Listener) error {
@@ -413,6 +453,8 @@ func (s *Server) sweepLoop() {
 				s.log.Debug("bindings expired", "count", n)
 			}
 			s.cache.tick(now)
+			s.answers.tick(now)
+			s.memory.tick()
 			ticks++
 			if ticks%30 == 0 {
 				s.guard.sweep(now)
@@ -433,6 +475,7 @@ func (s *Server) readFilter(p gosip.TransportReadProps, data []byte) ([]byte, er
 	if p.Transport != "UDP" {
 		return data, nil
 	}
+	s.memory.datagrams.Add(1)
 	// Never return an error: sipgo stops reading the socket on one.
 	if bytes.HasPrefix(data, registerPrefix) {
 		// REGISTERs, the bulk of the traffic, are parsed and answered by
@@ -514,6 +557,9 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 			s.relayResponse(m)
 			return nil
 		}
+		if s.relayAnswerRetransmission(m) {
+			return nil
+		}
 		return data
 	case *gosip.Request:
 		m.SetSource(src)
@@ -559,6 +605,18 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 			if res := s.forwardInDialog(m); res != nil {
 				s.writeUDP(laddr, raddr, m, res, "", start)
 			}
+			return nil
+		case m.Method == gosip.INVITE && s.isAnsweredInvite(m):
+			return nil
+		case m.Method == gosip.INVITE && s.challengeInvite(laddr, raddr, m, start):
+			return nil
+		case m.IsAck() && isChallengeAck(m):
+			return nil
+		case m.IsAck() && hasToTag(m) && s.isRecordRouted(m):
+			// The ACK of a 2xx, in a dialog this engine record-routed:
+			// forwarded like the rest of the dialog, without the server
+			// transaction sipgo would make for it and end at once.
+			s.forwardInDialog(m)
 			return nil
 		case m.Method == gosip.INVITE || m.Method == gosip.ACK || m.Method == gosip.CANCEL:
 			// The proxy's transactions are sipgo's. An ACK may belong to
@@ -633,11 +691,12 @@ func (s *Server) observe(req *gosip.Request, res *gosip.Response, start time.Tim
 // caches it for retransmissions when key is set.
 func (s *Server) writeUDP(laddr, raddr net.Addr, req *gosip.Request, res *gosip.Response, key string, start time.Time) {
 	markReceived(req, res)
-	b := []byte(res.String())
+	buf := messageBuffer(res)
 	if key != "" {
-		s.cache.finish(key, b)
+		s.cache.finish(key, bytes.Clone(buf.Bytes()))
 	}
-	s.writeRaw(laddr, raddr, b)
+	s.writeRaw(laddr, raddr, buf.Bytes())
+	messageBuffers.Put(buf)
 	s.observe(req, res, start)
 }
 

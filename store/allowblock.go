@@ -47,6 +47,12 @@ func readAllowBlock(ctx context.Context, tx *sql.Tx, userID int64) (AllowBlock, 
 	if err != nil {
 		return AllowBlock{}, err
 	}
+	return decodeAllowBlock(allowed, blocked, ab.BlockAnonymous)
+}
+
+// decodeAllowBlock builds the lists from their stored JSON columns.
+func decodeAllowBlock(allowed, blocked string, blockAnonymous bool) (AllowBlock, error) {
+	ab := AllowBlock{BlockAnonymous: blockAnonymous}
 	if err := json.Unmarshal([]byte(allowed), &ab.Allowed); err != nil {
 		return AllowBlock{}, fmt.Errorf("decode allowed numbers: %w", err)
 	}

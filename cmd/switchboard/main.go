@@ -17,6 +17,8 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"runtime/debug"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -67,9 +69,12 @@ func run(args []string) error {
 	digest := fs.String("digest", "MD5", "digest algorithms offered, preferred first: MD5, SHA-256 or both (\"SHA-256,MD5\"); some phones fail when SHA-256 is offered")
 	blockAfter := fs.Int("block-after", sbsip.DefaultGuardConfig.BlockAfter, "authentication failures from one address within 10 minutes before it is blocked")
 	blockFor := fs.Duration("block-for", sbsip.DefaultGuardConfig.BlockFor, "how long a failing address stays blocked")
+	maxSetups := fs.Int("max-call-setups", sbsip.DefaultConfig.MaxCallSetups, "calls being set up (ringing) at once; beyond it new calls are refused with 503 (negative: no limit)")
 	debugAddr := fs.String("debug-addr", "", "serve Go profiling (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
+	memoryLimit := fs.String("memory-limit", "", "soft limit of the Go runtime's memory, e.g. 400MiB (default: none, or GOMEMLIMIT); "+
+		"keep it well above what the load needs: a limit under the working set makes the collector run without pause and calls fail")
 
 	if err := applyEnv(fs); err != nil {
 		return err
@@ -93,6 +98,15 @@ func run(args []string) error {
 	logger := slog.New(h)
 	slog.SetDefault(logger)
 	sip.SetDefaultLogger(logger)
+	if *memoryLimit != "" {
+		n, err := parseSize(*memoryLimit)
+		if err != nil {
+			return fmt.Errorf("--memory-limit: %w", err)
+		}
+		if n > 0 {
+			debug.SetMemoryLimit(n)
+		}
+	}
 
 	cfg.Logger = logger
 	cfg.SIP.MinExpires = *minExp
@@ -112,6 +126,7 @@ func run(args []string) error {
 	cfg.SIP.Guard = sbsip.DefaultGuardConfig
 	cfg.SIP.Guard.BlockAfter = *blockAfter
 	cfg.SIP.Guard.BlockFor = *blockFor
+	cfg.SIP.MaxCallSetups = *maxSetups
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -187,4 +202,26 @@ func serveDebug(addr string) error {
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	go func() { _ = http.Serve(ln, mux) }()
 	return nil
+}
+
+// parseSize reads a byte count with an optional unit: B, KiB, MiB, GiB
+// (powers of 1024) or KB, MB, GB (powers of 1000).
+func parseSize(v string) (int64, error) {
+	v = strings.TrimSpace(v)
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}, {"KB", 1e3}, {"MB", 1e6}, {"GB", 1e9}, {"B", 1}}
+	mult := int64(1)
+	for _, u := range units {
+		if strings.HasSuffix(v, u.suffix) {
+			v, mult = strings.TrimSpace(strings.TrimSuffix(v, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 || n > (1<<62)/mult {
+		return 0, fmt.Errorf("%q is not a size such as 400MiB", v)
+	}
+	return n * mult, nil
 }

@@ -20,6 +20,7 @@ func TestRunRefusesBadCommandLines(t *testing.T) {
 		{"bad digest", []string{"serve", "--digest", "SHA-1"}, `--digest: unknown algorithm "SHA-1"`},
 		{"bad log level", []string{"serve", "--log-level", "loud"}, "--log-level"},
 		{"debug address not loopback", []string{"serve", "--debug-addr", "0.0.0.0:6060"}, "loopback"},
+		{"bad memory limit", []string{"serve", "--memory-limit", "lots"}, "--memory-limit"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,4 +47,16 @@ func TestEnvironmentSetsFlagsAndCommandLineWins(t *testing.T) {
 
 	t.Setenv("SWITCHBOARD_DEMO", "maybe")
 	require.ErrorContains(t, applyEnv(fs), "SWITCHBOARD_DEMO")
+}
+
+func TestParseSize(t *testing.T) {
+	for in, want := range map[string]int64{"0": 0, "1048576": 1 << 20, "400MiB": 400 << 20, "1 GiB": 1 << 30, "512MB": 512e6, "64KiB": 64 << 10, "10B": 10} {
+		got, err := parseSize(in)
+		require.NoError(t, err, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "MiB", "-1MiB", "1.5GiB", "1TiB", "lots"} {
+		_, err := parseSize(in)
+		require.Error(t, err, in)
+	}
 }

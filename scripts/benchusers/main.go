@@ -26,14 +26,15 @@ func main() {
 	n := flag.Int("n", 10000, "number of users")
 	prefix := flag.String("user-prefix", "u", "phone name prefix")
 	passPrefix := flag.String("pass-prefix", "benchpass", "SIP password prefix (passwords need 8 characters)")
+	unlimited := flag.Bool("unlimited-call-paths", false, "no call path limit (a load whose calls overlap is not refused as busy)")
 	flag.Parse()
-	if err := run(*db, *n, *prefix, *passPrefix); err != nil {
+	if err := run(*db, *n, *prefix, *passPrefix, *unlimited); err != nil {
 		fmt.Fprintln(os.Stderr, "benchusers:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path string, n int, prefix, passPrefix string) error {
+func run(path string, n int, prefix, passPrefix string, unlimited bool) error {
 	ctx := context.Background()
 	db, err := store.Open(ctx, path)
 	if err != nil {
@@ -61,6 +62,16 @@ func run(path string, n int, prefix, passPrefix string) error {
 					default:
 					}
 					continue
+				}
+				if unlimited {
+					zero := 0 // Update's 0 is unlimited
+					if _, err := db.Users().Update(ctx, ext, store.UserUpdate{CallPaths: &zero}); err != nil {
+						select {
+						case errc <- fmt.Errorf("user %s: %w", ext, err):
+						default:
+						}
+						continue
+					}
 				}
 				_, err = db.Phones().Create(ctx, ext, store.Phone{Name: prefix + digits, SIPPassword: passPrefix + digits})
 				if err != nil && !errors.Is(err, store.ErrConflict) {
