@@ -165,7 +165,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now, log: e.log}
 	e.router = router
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
-		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router), sip.WithTrunk(router))
+		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router), sip.WithTrunk(router),
+		sip.WithMailboxes(mailboxes{db: db}))
 	if err != nil {
 		return nil, err
 	}

@@ -108,6 +108,7 @@ func (b *adminBackend) MoveMessage(ctx context.Context, ext string, id int64, fo
 	if err != nil {
 		return admin.VoicemailMessage{}, apiError(err, "message")
 	}
+	b.sip.NotifyMailboxSoon(ext, nil, "")
 	return apiMessage(m), nil
 }
 
@@ -115,6 +116,7 @@ func (b *adminBackend) DeleteMessage(ctx context.Context, ext string, id int64) 
 	if err := b.db.Voicemail().DeleteMessage(ctx, ext, id); err != nil {
 		return apiError(err, "message")
 	}
+	b.sip.NotifyMailboxSoon(ext, nil, "")
 	b.audio.sweepSoon()
 	return nil
 }
@@ -124,6 +126,7 @@ func (b *adminBackend) ClearMessages(ctx context.Context, ext string) (int, erro
 	if err != nil {
 		return 0, apiError(err, "user")
 	}
+	b.sip.NotifyMailboxSoon(ext, nil, "")
 	b.audio.sweepSoon()
 	return n, nil
 }
@@ -132,6 +135,7 @@ func (b *adminBackend) ClearVoicemailData(ctx context.Context, ext string) error
 	if err := b.db.Voicemail().ClearData(ctx, ext); err != nil {
 		return apiError(err, "user")
 	}
+	b.sip.NotifyMailboxSoon(ext, nil, "")
 	b.audio.sweepSoon()
 	return nil
 }

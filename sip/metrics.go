@@ -19,6 +19,7 @@ type metrics struct {
 	unparsable prometheus.Counter
 	shed       prometheus.Counter
 	pings      *prometheus.CounterVec // result
+	notifies   *prometheus.CounterVec // result: 2xx..6xx, timeout
 
 	// Children resolved once: WithLabelValues hashes and locks on every
 	// call, and these are counted per message.
@@ -77,6 +78,10 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Namespace: "switchboard", Subsystem: "sip", Name: "keepalives_total",
 			Help: "OPTIONS keepalives sent to registered contacts, by result (answered, timeout, error).",
 		}, []string{"result"}),
+		notifies: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "switchboard", Subsystem: "sip", Name: "mwi_notifies_total",
+			Help: "Message-waiting NOTIFYs sent to phones, by the class of their answer or timeout.",
+		}, []string{"result"}),
 	}
 	m.registerBy = make(map[string]prometheus.Counter, len(registerOutcomes))
 	for _, o := range registerOutcomes {
@@ -89,7 +94,7 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 	if reg == nil {
 		return m
 	}
-	reg.MustRegister(m.requests, m.responses, m.latency, m.register, m.authFail, m.blockedTot, m.unparsable, m.shed, m.pings,
+	reg.MustRegister(m.requests, m.responses, m.latency, m.register, m.authFail, m.blockedTot, m.unparsable, m.shed, m.pings, m.notifies,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: "switchboard", Subsystem: "sip", Name: "registrations",
 			Help: "Registered contacts (bindings) now.",

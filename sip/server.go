@@ -172,6 +172,9 @@ type Server struct {
 	trunk    TrunkSource
 	proxy    *proxy
 	trunkReg *trunkRegistrar
+	// mailboxes and mwiSlots serve message-waiting (see mwi.go).
+	mailboxes Mailboxes
+	mwiSlots  chan struct{}
 
 	advertiseHost string
 	advertisePort int
@@ -255,6 +258,7 @@ func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Op
 	}
 	s.ua, s.srv = ua, srv
 	s.trunkReg = &trunkRegistrar{s: s, status: TrunkRegistration{State: TrunkRegOff}}
+	s.mwiSlots = make(chan struct{}, mwiConcurrency)
 	if s.proxy, err = newProxy(ua, s.reg, secret); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip proxy: %w", err)
@@ -599,6 +603,13 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 			return nil
 		}
 		switch {
+		case m.Method == gosip.SUBSCRIBE && s.isOurURI(&m.Recipient) || m.Method == gosip.SUBSCRIBE && !hasToTag(m):
+			// A phone's subscription (or its refresh) to its mailbox:
+			// this engine is the notifier.
+			if res := s.subscribe(m); res != nil {
+				s.writeUDP(laddr, raddr, m, res, "", start)
+			}
+			return nil
 		case m.Method == gosip.OPTIONS && !hasToTag(m):
 		case hasToTag(m) && !m.IsAck():
 			// Inside a dialog: forwarded statelessly, no transaction.
@@ -653,6 +664,8 @@ func (s *Server) onTransactionRequest(req *gosip.Request, tx gosip.ServerTransac
 		switch {
 		case req.Method == gosip.REGISTER:
 			res = s.register(req)
+		case req.Method == gosip.SUBSCRIBE && (s.isOurURI(&req.Recipient) || !hasToTag(req)):
+			res = s.subscribe(req)
 		case req.Method == gosip.OPTIONS && !hasToTag(req):
 			res = s.answer(req)
 		case hasToTag(req) || req.IsAck():
