@@ -118,5 +118,5 @@ func TestE2EMessageWaiting(t *testing.T) {
 		"From: <sip:1002a@%s>;tag=x1\r\nTo: <sip:1002@%s>\r\nCall-ID: pres-1\r\nCSeq: 1 SUBSCRIBE\r\nContact: <sip:1002a@%s:%d>\r\n"+
 		"Event: presence\r\nContent-Length: 0\r\n\r\n", testDomain, ip, port, newBranch(), testDomain, testDomain, ip, port))
 	require.Equal(t, 489, bad.Status())
-	require.Greater(t, e.api.metric("switchboard_sip_mwi_notifies_total", "result", "2xx"), 1.0)
+	require.Greater(t, e.api.metric("switchboard_sip_notifies_total", "result", "2xx"), 1.0)
 }

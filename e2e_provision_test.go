@@ -125,3 +125,28 @@ func TestE2EProvisioning(t *testing.T) {
 	e.register(t, sippRun{User: kv["account.1.auth_name"], Password: kv["account.1.password"]})
 	e.api.registrationsLen(1)
 }
+
+// An admin asks a registered phone to fetch its file again: it gets a
+// NOTIFY with its vendor's check-sync event.
+func TestE2EProvisioningResync(t *testing.T) {
+	e := startEngine(t)
+	e.api.createUser("1001", map[string]any{"first_name": "Ada", "last_name": "Lovelace"})
+	e.api.must(http.MethodPost, "/api/v1/users/1001/phones", map[string]any{"name": "1001a", "sip_password": "secret-1001a",
+		"model": "yealink-t54w", "mac": "80:5E:C0:11:22:33"}, http.StatusCreated, nil)
+	var apiErr struct{ Field, Rule string }
+	e.api.must(http.MethodPost, "/api/v1/phones/1001a:resync", nil, http.StatusConflict, &apiErr)
+	require.Equal(t, "registered", apiErr.Rule)
+
+	phone := registerPhone(t, e, "1001a", "secret-1001a")
+	done := make(chan map[string]int, 1)
+	go func() {
+		var out map[string]int
+		e.api.must(http.MethodPost, "/api/v1/phones/1001a:resync", nil, http.StatusOK, &out)
+		done <- out
+	}()
+	n := nextNotify(t, phone)
+	ev, _ := n.Header("Event")
+	require.Equal(t, "check-sync;reboot=false", ev)
+	require.True(t, strings.HasPrefix(n.First, "NOTIFY sip:1001a@"), n.First)
+	require.Equal(t, map[string]int{"notified": 1}, <-done)
+}

@@ -132,3 +132,19 @@ func (b *adminBackend) PhoneConfig(ctx context.Context, ext, name string) (strin
 	}
 	return fileName, content, contentType, err
 }
+
+func (b *adminBackend) Resync(ctx context.Context, name string) (int, error) {
+	p, err := b.db.Phones().FindByName(ctx, name)
+	if err != nil {
+		return 0, apiError(err, "phone")
+	}
+	m, ok := provision.Lookup(p.Model)
+	if !ok || m.CheckSyncEvent == "" {
+		return 0, admin.Invalid("model", "provisionable", "the phone has no model that is provisioned")
+	}
+	n := b.sip.Resync(ctx, p.Extension, p.Name, m.CheckSyncEvent)
+	if n == 0 {
+		return 0, &admin.Error{Status: 409, Field: "name", Rule: "registered", Message: "the phone is not registered"}
+	}
+	return n, nil
+}

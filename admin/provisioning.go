@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 )
 
 // ProvisioningBackend is what the provisioning endpoints need.
@@ -15,6 +16,9 @@ type ProvisioningBackend interface {
 	// PhoneConfig renders the provisioning file of phone name of the user
 	// at ext: its file name, content and content type.
 	PhoneConfig(ctx context.Context, ext, name string) (string, []byte, string, error)
+	// Resync asks the registered phone name to fetch its file again and
+	// returns how many of its contacts were asked.
+	Resync(ctx context.Context, name string) (int, error)
 }
 
 func (s *server) provisioningRoutes() {
@@ -37,6 +41,19 @@ func (s *server) provisioningRoutes() {
 		w.WriteHeader(http.StatusOK)
 		_, _ = w.Write(content)
 		return nil
+	}))
+	// POST /api/v1/phones/{name}:resync (a pattern segment cannot hold a
+	// wildcard and a literal together).
+	s.api("POST /api/v1/phones/{nameAction}", s.withProvisioning(func(pb ProvisioningBackend, w http.ResponseWriter, r *http.Request) error {
+		name, ok := strings.CutSuffix(r.PathValue("nameAction"), ":resync")
+		if !ok || name == "" {
+			return NotFound("action")
+		}
+		n, err := pb.Resync(r.Context(), name)
+		if err != nil {
+			return fmt.Errorf("resync phone: %w", err)
+		}
+		return writeJSON(w, http.StatusOK, map[string]int{"notified": n})
 	}))
 }
 

@@ -79,8 +79,8 @@ func newMetrics(reg prometheus.Registerer, s *Server) *metrics {
 			Help: "OPTIONS keepalives sent to registered contacts, by result (answered, timeout, error).",
 		}, []string{"result"}),
 		notifies: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "switchboard", Subsystem: "sip", Name: "mwi_notifies_total",
-			Help: "Message-waiting NOTIFYs sent to phones, by the class of their answer or timeout.",
+			Namespace: "switchboard", Subsystem: "sip", Name: "notifies_total",
+			Help: "NOTIFYs sent to phones (message-waiting, provisioning resync), by the class of their answer or timeout.",
 		}, []string{"result"}),
 	}
 	m.registerBy = make(map[string]prometheus.Counter, len(registerOutcomes))

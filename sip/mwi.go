@@ -262,6 +262,13 @@ func (s *Server) unsolicitedNotify(b Binding, ext, body string) (*gosip.Request,
 }
 
 func (s *Server) newNotify(target gosip.Uri, ext, phone, callID, ourTag, theirTag string, cseq uint32, network, state, body string) *gosip.Request {
+	return s.notifyFor(target, ext, phone, callID, ourTag, theirTag, cseq, network, "message-summary", state,
+		"application/simple-message-summary", body)
+}
+
+// notifyFor builds a NOTIFY of event to a phone; state and contentType
+// may be empty (no Subscription-State, no body).
+func (s *Server) notifyFor(target gosip.Uri, ext, phone, callID, ourTag, theirTag string, cseq uint32, network, event, state, contentType, body string) *gosip.Request {
 	req := gosip.NewRequest(gosip.NOTIFY, target)
 	host, port := s.localHostPort(network)
 	via := &gosip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: network, Host: host, Port: port, Params: gosip.NewParams()}
@@ -285,9 +292,13 @@ func (s *Server) newNotify(target gosip.Uri, ext, phone, callID, ourTag, theirTa
 	req.AppendHeader(&gosip.CSeqHeader{SeqNo: cseq, MethodName: gosip.NOTIFY})
 	req.AppendHeader(&gosip.ContactHeader{Address: gosip.Uri{Scheme: "sip", User: ext, Host: host, Port: port,
 		UriParams: gosip.NewParams(), Headers: gosip.NewParams()}, Params: gosip.NewParams()})
-	req.AppendHeader(gosip.NewHeader("Event", "message-summary"))
-	req.AppendHeader(gosip.NewHeader("Subscription-State", state))
-	req.AppendHeader(gosip.NewHeader("Content-Type", "application/simple-message-summary"))
+	req.AppendHeader(gosip.NewHeader("Event", event))
+	if state != "" {
+		req.AppendHeader(gosip.NewHeader("Subscription-State", state))
+	}
+	if contentType != "" {
+		req.AppendHeader(gosip.NewHeader("Content-Type", contentType))
+	}
 	req.SetBody([]byte(body))
 	req.SetTransport(network)
 	if network == "UDP" {
@@ -334,4 +345,37 @@ func (s *Server) sendNotify(ctx context.Context, req *gosip.Request) {
 			return
 		}
 	}
+}
+
+// Resync asks every registered contact of phone (of the user at ext) to
+// fetch its provisioning file again: an out-of-dialog NOTIFY with Event
+// event (check-sync, resync, ...), as desk phones expect. It returns how
+// many contacts were asked, once each has answered or timed out.
+func (s *Server) Resync(ctx context.Context, ext, phone, event string) int {
+	var reqs []*gosip.Request
+	for _, b := range s.Lookup(ext) {
+		if b.Phone != phone {
+			continue
+		}
+		var target gosip.Uri
+		if err := gosip.ParseUri(b.Contact, &target); err != nil {
+			continue
+		}
+		network := strings.ToUpper(b.Transport)
+		if network == "" {
+			network = "UDP"
+		}
+		req := s.notifyFor(target, ext, phone, strings.ToLower(rand.Text()), strings.ToLower(rand.Text()[:12]), "", 1,
+			network, event, "", "", "")
+		req.SetDestination(b.target())
+		reqs = append(reqs, req)
+	}
+	done := make(chan struct{}, len(reqs))
+	for _, req := range reqs {
+		go func() { s.sendNotify(ctx, req); done <- struct{}{} }()
+	}
+	for range reqs {
+		<-done
+	}
+	return len(reqs)
 }
