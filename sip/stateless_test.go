@@ -1,6 +1,10 @@
 package sip
 
 import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
 	"testing"
 	"time"
 
@@ -129,4 +133,47 @@ func TestProxySurplusAnswerRetransmission(t *testing.T) {
 	caller.send(call.inDialog(ok, gosip.ACK), addr)
 	caller.send(call.inDialog(ok, gosip.BYE), addr)
 	require.Equal(t, gosip.BYE, caller.nextRes(200, 2*time.Second).CSeq().MethodName)
+}
+
+// Beyond MaxCallSetups calls ringing at once, a new call is refused with
+// 503 and Retry-After at once; the calls in progress go on.
+func TestProxyRefusesCallsBeyondMaxSetups(t *testing.T) {
+	phones := fakePhones{
+		"1001a": {Name: "1001a", Password: "secret-1001a", Extension: "1001"},
+		"1002a": {Name: "1002a", Password: "secret-1002a", Extension: "1002"},
+	}
+	s, err := NewServer(Config{Realm: testRealm, KeepaliveInterval: -1, MaxCallSetups: 1}, phones, newMemStore(),
+		WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	require.NoError(t, err)
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	require.NoError(t, err)
+	require.NoError(t, s.Start(context.Background()))
+	served := make(chan struct{})
+	go func() { defer close(served); s.ServeUDP(conn) }()
+	t.Cleanup(func() {
+		conn.Close()
+		<-served
+		require.NoError(t, s.Close())
+	})
+	require.Eventually(t, func() bool { return s.anyUDPConn() != nil }, time.Second, 5*time.Millisecond)
+	addr := conn.LocalAddr()
+
+	phone := newTestUA(t, "1001a", addr) // rings, never answers
+	phone.register(s, "1001")
+	first := newTestUA(t, "1002a", addr)
+	call := first.dial("1001", "secret-1002a")
+	phone.nextReq(gosip.INVITE, 2*time.Second)
+	require.Equal(t, 180, first.nextRes(180, 2*time.Second).StatusCode)
+
+	second := newTestUA(t, "1002a", addr)
+	second.tag = "tag-second"
+	second.dial("1001", "secret-1002a")
+	res := second.nextRes(200, 2*time.Second)
+	require.Equal(t, 503, res.StatusCode)
+	require.NotNil(t, res.GetHeader("Retry-After"))
+	phone.noReq(gosip.INVITE, 200*time.Millisecond)
+
+	call.cancel()
+	require.Equal(t, 487, first.nextRes(300, 2*time.Second).StatusCode)
+	require.Eventually(t, func() bool { return s.proxy.setups.Load() == 0 }, 2*time.Second, 10*time.Millisecond)
 }
