@@ -11,8 +11,8 @@ import (
 	gosip "github.com/emiago/sipgo/sip"
 )
 
-// challengeTagPrefix starts the To tag of the 407s sent without a
-// transaction (see challengeInvite).
+// challengeTagPrefix starts the To tag of the 407s (and 503s) sent without
+// a transaction (see challengeInvite).
 const challengeTagPrefix = "sbc"
 
 // challengeInvite answers, on UDP, an INVITE that carries no credentials at
@@ -27,6 +27,9 @@ const challengeTagPrefix = "sbc"
 // with the same To tag (challengeTag) and a fresh nonce. The ACK of the 407
 // is recognised by that tag and dropped (isChallengeAck).
 //
+// While the proxy is overloaded (see Config.MaxCallSetups), the answer is
+// a 503 instead, as stateless.
+//
 // INVITEs the transaction path answers otherwise are left to it (false):
 // the provider's, which are not challenged, and those refused for
 // Max-Forwards or a loop.
@@ -37,7 +40,15 @@ func (s *Server) challengeInvite(laddr, raddr net.Addr, req *gosip.Request, star
 	if fromTrunk, err := s.fromTrunk(req); err != nil || fromTrunk {
 		return false
 	}
-	res := s.digestChallenge(req, true, false)
+	var res *gosip.Response
+	if s.overloaded() {
+		// Refused before anything is kept for it: a 503 through a
+		// transaction would keep the INVITE and the 503 until the ACK.
+		res = gosip.NewResponseFromRequest(req, 503, "Service Unavailable", nil)
+		res.AppendHeader(gosip.NewHeader("Retry-After", "5"))
+	} else {
+		res = s.digestChallenge(req, true, false)
+	}
 	if to := res.To(); to != nil {
 		// NewResponseFromRequest gave it a random tag: retransmissions
 		// must get the same one.
@@ -48,9 +59,15 @@ func (s *Server) challengeInvite(laddr, raddr net.Addr, req *gosip.Request, star
 	return true
 }
 
-// challengeTag is the To tag of a stateless 407: a hash of what the INVITE,
-// its retransmissions and the ACK of the 407 share (RFC 3261 §17.1.1.3):
-// Call-ID, From tag and the top Via branch.
+// overloaded reports whether Config.MaxCallSetups calls are being set up.
+func (s *Server) overloaded() bool {
+	limit := s.cfg.MaxCallSetups
+	return limit > 0 && s.proxy.setups.Load() >= int64(limit)
+}
+
+// challengeTag is the To tag of a stateless 407 (or 503): a hash of what
+// the INVITE, its retransmissions and the ACK of the answer share
+// (RFC 3261 §17.1.1.3): Call-ID, From tag and the top Via branch.
 func challengeTag(req *gosip.Request) string {
 	h := fnv.New64a()
 	if id := req.CallID(); id != nil {
@@ -69,7 +86,8 @@ func challengeTag(req *gosip.Request) string {
 	return challengeTagPrefix + strconv.FormatUint(h.Sum64(), 36)
 }
 
-// isChallengeAck reports whether an ACK acknowledges a stateless 407.
+// isChallengeAck reports whether an ACK acknowledges a stateless 407 or
+// 503.
 func isChallengeAck(ack *gosip.Request) bool {
 	to := ack.To()
 	if to == nil {

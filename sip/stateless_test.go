@@ -160,17 +160,35 @@ func TestProxyRefusesCallsBeyondMaxSetups(t *testing.T) {
 
 	phone := newTestUA(t, "1001a", addr) // rings, never answers
 	phone.register(s, "1001")
+
+	// A caller challenged while nothing rings yet.
+	late := newTestUA(t, "1002a", addr)
+	late.tag = "tag-late"
+	lateInv := late.newInvite("1001", 1)
+	late.send(lateInv, addr)
+	ch := late.nextRes(200, 2*time.Second)
+	require.Equal(t, 407, ch.StatusCode)
+	late.ackNon2xx(lateInv, ch)
+
 	first := newTestUA(t, "1002a", addr)
 	call := first.dial("1001", "secret-1002a")
 	phone.nextReq(gosip.INVITE, 2*time.Second)
 	require.Equal(t, 180, first.nextRes(180, 2*time.Second).StatusCode)
 
+	// A new call is refused at its first INVITE, without a transaction.
 	second := newTestUA(t, "1002a", addr)
 	second.tag = "tag-second"
-	second.dial("1001", "secret-1002a")
+	inv := second.newInvite("1001", 1)
+	second.send(inv, addr)
 	res := second.nextRes(200, 2*time.Second)
 	require.Equal(t, 503, res.StatusCode)
 	require.NotNil(t, res.GetHeader("Retry-After"))
+	second.ackNon2xx(inv, res)
+
+	// One that got past its challenge is refused at its second INVITE.
+	late.send(late.newInvite("1001", 2, proxyAuthorization(t, ch, lateInv, "1002a", "secret-1002a", 1)), addr)
+	res = late.nextRes(200, 2*time.Second)
+	require.Equal(t, 503, res.StatusCode)
 	phone.noReq(gosip.INVITE, 200*time.Millisecond)
 
 	call.cancel()
