@@ -82,9 +82,25 @@ func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled strin
 			Explanation: []string{d.Kind.String() + " number " + d.To + " goes out through the trunk"},
 		}, nil
 	case routing.DialFeature:
+		switch d.Feature {
+		case routing.FeatureOwnVoicemail:
+			return appPlan(routing.Target{Kind: routing.TargetMailboxAccess, To: caller.Extension},
+				"feature "+d.To+": mailbox "+caller.Extension), nil
+		case routing.FeatureAnyVoicemail:
+			return appPlan(routing.Target{Kind: routing.TargetMailboxAccess}, "feature "+d.To+": mailbox the caller names"), nil
+		}
 		return reject(480, "Temporarily Unavailable", "feature "+d.Feature.String()+" has no voice application yet"), nil
 	}
 	return reject(404, "Not Found", d.Reason), nil
+}
+
+// appPlan answers a call with a voice application.
+func appPlan(t routing.Target, why string) routing.Plan {
+	return routing.Plan{
+		Action:      routing.ActionRing,
+		Stages:      []routing.Stage{{Targets: []routing.Target{t}, OnNoAnswer: routing.StageEnd, OnBusy: routing.StageEnd}},
+		Explanation: []string{why},
+	}
 }
 
 // deniedPrefix returns the deny-list prefix that refuses number, if any.

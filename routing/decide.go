@@ -65,9 +65,12 @@ const (
 	TargetVoicemail
 	// TargetExternal dials Target.To out through the trunk.
 	TargetExternal
+	// TargetMailboxAccess connects the caller to voicemail to manage the
+	// mailbox Target.To (their own, *97), or one they name (To empty, *98).
+	TargetMailboxAccess
 )
 
-var targetKindNames = [...]string{"unknown", "phones", "phone", "user", "voicemail", "external"}
+var targetKindNames = [...]string{"unknown", "phones", "phone", "user", "voicemail", "external", "mailbox_access"}
 
 func (k TargetKind) String() string {
 	if k < 0 || int(k) >= len(targetKindNames) {

@@ -255,7 +255,7 @@ func (s *Server) proxyInvite(req *gosip.Request, tx gosip.ServerTransaction) {
 	})
 	c.log.Info("call started", "from", c.caller.Number, "phone", phone.Name, "to", req.Recipient.User)
 	outcome, code := c.run()
-	if outcome != outcomeAnswered {
+	if code != 200 {
 		c.entry.end()
 	}
 	if !c.rang {
@@ -407,6 +407,13 @@ type call struct {
 	stage      int
 	viaForward bool
 	hops       int
+	// busy is set while the stage ringing follows one whose phones were
+	// all busy.
+	busy bool
+	// app is the voice application that took the call (voicemail), until
+	// the caller is answered for it.
+	app       AppSession
+	appTarget routing.Target
 }
 
 type finalResult struct {
@@ -498,6 +505,9 @@ func (c *call) run() (string, int) {
 		c.stage = stage
 		switch r := c.runStage(st); r {
 		case stageAnswered:
+			if c.app != nil {
+				return c.answerByApp()
+			}
 			return outcomeAnswered, 200
 		case stageCancelled:
 			return outcomeCancelled, 487
@@ -507,12 +517,12 @@ func (c *call) run() (string, int) {
 			if st.OnNoAnswer == routing.StageEnd {
 				return outcomeNoAnswer, c.finish(480, "Temporarily Unavailable")
 			}
-			stage = st.OnNoAnswer
+			stage, c.busy = st.OnNoAnswer, false
 		case stageBusy:
 			if st.OnBusy == routing.StageEnd {
 				return outcomeBusy, c.relayBest()
 			}
-			stage = st.OnBusy
+			stage, c.busy = st.OnBusy, true
 		case stageFailed:
 			if st.OnNoAnswer == routing.StageEnd {
 				code := c.relayBest()
@@ -521,7 +531,7 @@ func (c *call) run() (string, int) {
 				}
 				return outcomeFailed, code
 			}
-			stage = st.OnNoAnswer
+			stage, c.busy = st.OnNoAnswer, false
 		}
 	}
 }
@@ -604,6 +614,11 @@ func (c *call) runStage(st routing.Stage) stageResult {
 	defer delay.Stop()
 	for {
 		c.startDue()
+		if c.app != nil {
+			// An application answers: whatever else rings stops.
+			c.cancelAll("")
+			return stageAnswered
+		}
 		if len(c.pending) == 0 && c.stageSettled() {
 			if len(c.results) > 0 && allBusy(c.results) {
 				return stageBusy
@@ -728,10 +743,10 @@ func (c *call) startTarget(t routing.Target, hops int) {
 		}
 	case routing.TargetExternal:
 		c.startTrunk(t.To)
-	default:
-		// Voicemail and other applications are not served here (yet):
-		// the target counts as unavailable.
+	case routing.TargetVoicemail, routing.TargetMailboxAccess:
 		c.voicemail = c.voicemail || t.Kind == routing.TargetVoicemail
+		c.startApp(t)
+	default:
 		c.results = append(c.results, finalResult{code: 480})
 	}
 }
@@ -1457,6 +1472,9 @@ func (s *Server) parseFlow(tok string) (netA, a, netB, b string, ok bool) {
 //
 // It returns a response to send when the request is answered here instead.
 func (s *Server) forwardInDialog(req *gosip.Request) *gosip.Response {
+	if isAppRequest(req) && !s.isRecordRouted(req) {
+		return s.appRequest(req)
+	}
 	var flow string
 	popped := false
 	for {

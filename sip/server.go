@@ -170,8 +170,12 @@ type Server struct {
 	pings    *keepalive
 	router   Router
 	trunk    TrunkSource
-	proxy    *proxy
-	trunkReg *trunkRegistrar
+	// apps answers voicemail and mailbox access; appDialogs are the calls
+	// it answered (see app.go).
+	apps       Applications
+	appDialogs appDialogs
+	proxy      *proxy
+	trunkReg   *trunkRegistrar
 	// mailboxes and mwiSlots serve message-waiting (see mwi.go).
 	mailboxes Mailboxes
 	mwiSlots  chan struct{}
@@ -622,6 +626,10 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 		case m.Method == gosip.INVITE && s.challengeInvite(laddr, raddr, m, start):
 			return nil
 		case m.IsAck() && isChallengeAck(m):
+			return nil
+		case m.IsAck() && hasToTag(m) && isAppRequest(m) && !s.isRecordRouted(m):
+			// The ACK of a 200 a voice application sent.
+			s.appRequest(m)
 			return nil
 		case m.IsAck() && hasToTag(m) && s.isRecordRouted(m):
 			// The ACK of a 2xx, in a dialog this engine record-routed:
