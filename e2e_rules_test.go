@@ -102,19 +102,22 @@ func TestE2ECallFollowsAnsweringRules(t *testing.T) {
 		name, dialled string
 		want          int
 	}{
-		{"do not disturb goes to voicemail", "1001", 480},
+		{"do not disturb goes to voicemail", "1001", 200},
 		{"blocked caller hears busy", "1003", 486},
 		{"unknown extension", "1999", 404},
 		{"denied premium-rate prefix", "+8816123456789", 403},
 		{"denied after the international prefix too", "011 979 12345678", 403},
 		{"external without a trunk", "2125550100", 503},
-		{"feature code without its application", "*97", 480},
+		{"feature code without its application", "411", 480},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
 			res := call(t, e, "1002a", "secret-1002a", strings.ReplaceAll(tc.dialled, " ", ""))
 			require.Equal(t, tc.want, res.Status(), "answer: %s", res.First)
+			if tc.want == 200 {
+				requireVoicemail(t, res)
+			}
 			require.Less(t, time.Since(start), 3*time.Second, "answered at once, nothing rang")
 		})
 	}
@@ -129,8 +132,18 @@ func TestE2ECallFollowsAnsweringRules(t *testing.T) {
 	invite, ok := phone.recv(3 * time.Second)
 	require.True(t, ok, "the phone rings")
 	require.True(t, strings.HasPrefix(invite.First, "INVITE sip:1001a@"), invite.First)
-	// Unanswered after ring_for_s: to voicemail, which answers 480 for now.
-	require.Equal(t, 480, (<-done).Status())
+	// Unanswered after ring_for_s: to voicemail, which answers.
+	requireVoicemail(t, <-done)
+}
+
+// requireVoicemail requires an answer from the engine's voicemail.
+func requireVoicemail(t *testing.T, res sipMessage) {
+	t.Helper()
+	require.Equal(t, 200, res.Status(), "answer: %s", res.First)
+	contact, _ := res.Header("Contact")
+	require.Contains(t, contact, "sip:voicemail@", "answered by voicemail")
+	ct, _ := res.Header("Content-Type")
+	require.Equal(t, "application/sdp", ct)
 }
 
 // A rule forwarding to a denied destination is refused when it is saved,

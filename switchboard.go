@@ -50,6 +50,14 @@ type Config struct {
 	// Advertise is the host[:port] put in SIP headers this engine writes
 	// (default: the listening address).
 	Advertise string
+	// RTPPorts is the UDP port range, "min-max", for the audio of calls the
+	// engine answers itself (default "10000-20000").
+	RTPPorts string
+	// MediaAddress is the IP address the SDP of those calls gives for
+	// their audio (default: the advertised or listening address when it is
+	// an IP, else the address facing each caller). Behind NAT it must be
+	// the public address.
+	MediaAddress string
 	// AdminToken is the bearer token of the admin API; its hash replaces
 	// the stored one. When empty, the stored hash is used, and on first
 	// start a token is generated, printed once to Out, and only its hash
@@ -85,6 +93,9 @@ func (c Config) withDefaults() Config {
 	if c.Domain == "" {
 		c.Domain = defaultDomain()
 	}
+	if c.RTPPorts == "" {
+		c.RTPPorts = "10000-20000"
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -106,6 +117,7 @@ type Engine struct {
 	router   *callRouter
 	sip      *sip.Server
 	audio    *audioStore
+	mailer   *voicemailMailer
 	registry *prometheus.Registry
 	http     *http.Server
 
@@ -162,11 +174,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	sipCfg.Advertise = cfg.Advertise
 	sipCfg.NonceSecret = secret
 	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
+	apps := &voiceApps{now: cfg.Now, log: e.log}
 	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now, log: e.log}
 	e.router = router
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
 		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router), sip.WithTrunk(router),
-		sip.WithMailboxes(mailboxes{db: db}))
+		sip.WithMailboxes(mailboxes{db: db}), sip.WithApplications(apps))
 	if err != nil {
 		return nil, err
 	}
@@ -179,6 +192,17 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.audio = newAudioStore(blobs, db, e.log)
+	linkSecret, err := e.settingSecret(ctx, "voicemail_link_secret")
+	if err != nil {
+		return nil, err
+	}
+	e.mailer, err = newVoicemailMailer(db, e.audio.blobs, linkSecret, e.registry, e.log, cfg.Now)
+	if err != nil {
+		return nil, err
+	}
+	if err := e.prepareVoicemail(apps); err != nil {
+		return nil, err
+	}
 
 	if err := e.listen(); err != nil {
 		return nil, err
@@ -194,7 +218,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	e.http = &http.Server{
-		Handler: admin.NewHandler(admin.Config{
+		Handler: withVoicemailLinks(e.mailer.links, admin.NewHandler(admin.Config{
 			Backend: &adminBackend{db: db, phones: e.phones, sip: e.sip, snaps: router.snaps, audio: e.audio,
 				site: e.provisionSite},
 			Provision:  provisioning,
@@ -204,7 +228,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 			Health:     e.health,
 			Logger:     e.log,
 			Now:        cfg.Now,
-		}),
+		})),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
@@ -327,6 +351,9 @@ func (e *Engine) Close() error {
 		}
 		if e.router != nil {
 			e.router.snaps.cache.close()
+		}
+		if e.mailer != nil {
+			e.mailer.Close()
 		}
 		for _, c := range []io.Closer{e.udp, e.tcp, e.httpLn} {
 			if c != nil && !isNil(c) {

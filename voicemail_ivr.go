@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"switchboard/blob"
 	"switchboard/ivr"
 	"switchboard/store"
@@ -30,18 +32,19 @@ func newRecordingDir(dir string) (*recordingDir, error) {
 	return &recordingDir{dir: dir}, nil
 }
 
-// create opens a new recording file and returns its handle.
-func (d *recordingDir) create() (string, *os.File, error) {
+// Create opens a new recording file and returns its handle.
+func (d *recordingDir) Create() (string, *os.File, error) {
 	handle := strings.ToLower(rand.Text())
-	f, err := os.OpenFile(d.path(handle), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(d.Path(handle), os.O_RDWR|os.O_CREATE|os.O_EXCL, 0o600)
 	return handle, f, err
 }
 
-func (d *recordingDir) path(handle string) string { return filepath.Join(d.dir, handle+".wav") }
+// Path is where the recording of a handle is.
+func (d *recordingDir) Path(handle string) string { return filepath.Join(d.dir, handle+".wav") }
 
-// remove deletes a recording; a missing one is not an error.
-func (d *recordingDir) remove(handle string) error {
-	if err := os.Remove(d.path(handle)); err != nil && !errors.Is(err, os.ErrNotExist) {
+// Remove deletes a recording; a missing one is not an error.
+func (d *recordingDir) Remove(handle string) error {
+	if err := os.Remove(d.Path(handle)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
 	return nil
@@ -71,6 +74,21 @@ type ivrStore struct {
 	recordings *recordingDir
 	// changed is called after a message is filed, moved or deleted.
 	changed func(ext string, filed *store.Message)
+	// logins counts PIN checks by result (ok, failed); nil counts nothing.
+	logins *prometheus.CounterVec
+}
+
+func newLoginsMetric(reg prometheus.Registerer) *prometheus.CounterVec {
+	m := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchboard_voicemail_logins_total",
+		Help: "Mailbox logins by phone, by result: ok or failed (wrong PIN, or no PIN set).",
+	}, []string{"result"})
+	m.WithLabelValues("ok")
+	m.WithLabelValues("failed")
+	if reg != nil {
+		reg.MustRegister(m)
+	}
+	return m
 }
 
 func (s *ivrStore) Mailbox(ctx context.Context, ext string) (ivr.Mailbox, error) {
@@ -116,8 +134,8 @@ func (s *ivrStore) Mailbox(ctx context.Context, ext string) (ivr.Mailbox, error)
 // file puts a recording in the blob store under a new key and returns the
 // key and size; the recording file is gone afterwards either way.
 func (s *ivrStore) file(ctx context.Context, prefix string, rec ivr.Recording) (string, int64, error) {
-	defer func() { _ = s.recordings.remove(rec.Handle) }()
-	f, err := os.Open(s.recordings.path(rec.Handle))
+	defer func() { _ = s.recordings.Remove(rec.Handle) }()
+	f, err := os.Open(s.recordings.Path(rec.Handle))
 	if err != nil {
 		return "", 0, fmt.Errorf("open recording: %w", err)
 	}
@@ -247,7 +265,14 @@ func (s *ivrStore) SetName(ctx context.Context, ext string, rec ivr.Recording) e
 func (s *ivrStore) VerifyPIN(ctx context.Context, ext, pin string) (bool, error) {
 	ok, err := s.db.Users().VerifyPIN(ctx, ext, pin)
 	if errors.Is(err, store.ErrNotFound) {
-		return false, nil
+		ok, err = false, nil
+	}
+	if err == nil && s.logins != nil {
+		result := "failed"
+		if ok {
+			result = "ok"
+		}
+		s.logins.WithLabelValues(result).Inc()
 	}
 	return ok, err
 }

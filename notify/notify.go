@@ -181,7 +181,8 @@ func domainOf(addr string) string {
 }
 
 // Send delivers msg to to through the relay in cfg. The whole exchange is
-// bounded by ctx (a deadline on the connection).
+// bounded by ctx: its deadline becomes the connection's, and its
+// cancellation cuts the exchange short.
 func Send(ctx context.Context, cfg SMTP, to []string, msg []byte) error {
 	if cfg.Host == "" {
 		return errors.New("no SMTP relay configured")
@@ -208,6 +209,9 @@ func Send(ctx context.Context, cfg SMTP, to []string, msg []byte) error {
 	if err := conn.SetDeadline(deadline); err != nil {
 		return err
 	}
+	// A deadline in the past fails the pending read or write at once.
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
 	c, err := smtp.NewClient(conn, cfg.Host)
 	if err != nil {
 		return fmt.Errorf("smtp %s: %w", addr, err)

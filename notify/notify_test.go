@@ -228,3 +228,26 @@ func TestSendFailures(t *testing.T) {
 	down.Port = closed
 	require.ErrorContains(t, Send(ctx, down, []string{"ada@example.com"}, msg), "connect to 127.0.0.1:"+strconv.Itoa(closed))
 }
+
+// A relay that stops answering does not hold Send past the cancellation of
+// its context.
+func TestSendStopsWhenCancelled(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := l.Accept()
+		if err == nil {
+			accepted <- c // never greets
+		}
+	}()
+	cfg := SMTP{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port, From: "pbx@example.com"}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	time.AfterFunc(100*time.Millisecond, cancel)
+	start := time.Now()
+	err = Send(ctx, cfg, []string{"ada@example.com"}, []byte("Subject: x\r\n\r\nx\r\n"))
+	require.Error(t, err)
+	require.Less(t, time.Since(start), 5*time.Second, "the exchange ends with its context")
+	(<-accepted).Close()
+}

@@ -42,7 +42,8 @@ type AppRequest struct {
 	// Busy says the call reached voicemail because the user's phones were
 	// busy (the default greeting says so).
 	Busy bool
-	// Offer is the SDP offer of the INVITE.
+	// Offer is the SDP offer of the INVITE; empty when the caller expects
+	// one in the 200 OK and answers in the ACK.
 	Offer []byte
 	// LocalIP is the address of this host that the caller reaches, for the
 	// SDP's c= line: the advertised or listening address, else the one the
@@ -52,8 +53,12 @@ type AppRequest struct {
 
 // AppSession is one call an application serves.
 type AppSession interface {
-	// Answer is the SDP answer that goes in the 200 OK.
+	// Answer is the SDP that goes in the 200 OK: the answer to the offer,
+	// or our offer when the INVITE had none.
 	Answer() []byte
+	// Acknowledged takes the body of the ACK, which holds the answer when
+	// the INVITE had no offer. An error ends the call before Run.
+	Acknowledged(sdp []byte) error
 	// Run runs the application once the caller has acknowledged the
 	// answer, until it is over; call is the signalling side. Run releases
 	// everything Accept took.
@@ -169,6 +174,7 @@ type appDialog struct {
 
 	acked    chan struct{}
 	ackOnce  sync.Once
+	ackBody  []byte // written before acked closes
 	ended    chan struct{}
 	endOnce  sync.Once
 	byeOnce  sync.Once
@@ -288,11 +294,19 @@ func (d *appDialog) run() {
 	if !d.waitAck() {
 		d.app.Close()
 		select {
-		case <-d.ended: // the caller hung up or the server is closing
+		case <-d.ended: // the caller hung up
 		default:
-			d.log.Info("voice application: answer never acknowledged")
+			if s.ctx.Err() == nil {
+				d.log.Info("voice application: answer never acknowledged")
+			}
 			d.HangUp()
 		}
+		return
+	}
+	if err := d.app.Acknowledged(d.ackBody); err != nil {
+		d.log.Info("voice application: no usable answer in the ACK", "error", err)
+		d.app.Close()
+		d.HangUp()
 		return
 	}
 	d.app.Run(s.ctx, d)
@@ -351,7 +365,11 @@ func (d *appDialog) HangUp() {
 	}
 	d.byeOnce.Do(func() {
 		d.end()
-		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.s.ctx), 4*time.Second)
+		wait := 4 * time.Second
+		if d.s.ctx.Err() != nil {
+			wait = 500 * time.Millisecond // shutting down
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(d.s.ctx), wait)
 		defer cancel()
 		if code, err := d.request(ctx, gosip.BYE, nil); err != nil {
 			d.log.Debug("BYE", "error", err)
@@ -460,7 +478,10 @@ func (s *Server) appRequest(req *gosip.Request) *gosip.Response {
 	d := s.appDialogs.get(appDialogKey(id.Value(), tag))
 	if req.IsAck() {
 		if d != nil {
-			d.ackOnce.Do(func() { close(d.acked) })
+			d.ackOnce.Do(func() {
+				d.ackBody = req.Body()
+				close(d.acked)
+			})
 		}
 		return nil
 	}

@@ -52,6 +52,8 @@ type fakeSession struct{ f *fakeApps }
 
 func (s *fakeSession) Answer() []byte { return []byte("v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\n") }
 
+func (s *fakeSession) Acknowledged([]byte) error { return nil }
+
 func (s *fakeSession) Run(ctx context.Context, call AppCall) {
 	close(s.f.running)
 	defer close(s.f.ran)

@@ -60,6 +60,8 @@ func run(args []string) error {
 	fs.StringVar(&cfg.HTTPAddr, "http", "127.0.0.1:8080", "admin API listen address")
 	fs.StringVar(&cfg.Domain, "domain", "", "SIP domain and digest realm (default: this host's first IPv4 address)")
 	fs.StringVar(&cfg.Advertise, "advertise", "", "host[:port] to put in SIP headers (default: the listening address)")
+	fs.StringVar(&cfg.RTPPorts, "rtp-ports", "10000-20000", "UDP port range for the audio of calls the engine answers (voicemail), min-max")
+	fs.StringVar(&cfg.MediaAddress, "media-address", "", "IP address put in SDP for the engine's audio (default: the advertised or listening address, else the one facing the caller)")
 	fs.StringVar(&cfg.AdminToken, "admin-token", "", "admin API bearer token (default: generated on first start and printed once)")
 	fs.BoolVar(&cfg.Demo, "demo", false, "create demo users 1001/1002 with phones 1001a/1002a on an empty database and print their credentials")
 	minExp := fs.Duration("min-expires", sbsip.DefaultConfig.MinExpires, "shortest registration accepted (shorter: 423)")

@@ -1,0 +1,259 @@
+package switchboard
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net/netip"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"switchboard/blob"
+	"switchboard/ivr"
+	"switchboard/media"
+	"switchboard/routing"
+	"switchboard/sip"
+	"switchboard/store"
+	"switchboard/voicemail"
+)
+
+var _ sip.Applications = (*voiceApps)(nil)
+
+// voiceApps answers the calls the proxy routes to voicemail: a caller
+// leaving a message, or a user managing a mailbox (*97, *98). Each gets an
+// RTP session on a port of the pool and runs its ivr application through
+// the voicemail runner.
+type voiceApps struct {
+	ports   *media.PortPool
+	sdp     media.SDPConfig
+	mediaIP netip.Addr // the --media-address, if set
+	runner  *voicemail.Runner
+	store   *ivrStore
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// parsePortRange reads "min-max".
+func parsePortRange(s string) (int, int, error) {
+	lo, hi, ok := strings.Cut(strings.TrimSpace(s), "-")
+	min, err1 := strconv.Atoi(strings.TrimSpace(lo))
+	max, err2 := strconv.Atoi(strings.TrimSpace(hi))
+	if !ok || err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("RTP port range %q: want min-max, e.g. 10000-20000", s)
+	}
+	return min, max, nil
+}
+
+type sipStatusError struct {
+	code int
+	text string
+}
+
+func (e *sipStatusError) Error() string  { return e.text }
+func (e *sipStatusError) SIPStatus() int { return e.code }
+
+func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSession, error) {
+	ip := a.mediaIP
+	if !ip.IsValid() {
+		ip = req.LocalIP
+	}
+	if !ip.IsValid() {
+		return nil, errors.New("no local address for the call's audio")
+	}
+	bind := netip.IPv6Unspecified()
+	if ip.Is4() {
+		bind = netip.IPv4Unspecified()
+	}
+	conn, err := a.ports.Listen(bind)
+	if err != nil {
+		return nil, err
+	}
+	log := a.log.With("call_id", req.CallID)
+	c := &voiceCall{apps: a, conn: conn, ip: ip, port: conn.Port(), log: log}
+	if len(req.Offer) == 0 {
+		// The caller wants our offer in the 200 and answers in the ACK.
+		if c.answer, err = media.Offer(ip, conn.Port(), a.sdp); err != nil {
+			conn.Close()
+			return nil, err
+		}
+	} else {
+		answer, params, err := media.Answer(req.Offer, ip, conn.Port(), a.sdp)
+		if err != nil {
+			conn.Close()
+			return nil, err
+		}
+		if err := c.start(params); err != nil {
+			return nil, err
+		}
+		c.answer = answer
+	}
+	now := a.now()
+	switch req.Target.Kind {
+	case routing.TargetVoicemail:
+		c.deposit = ivr.NewDeposit(a.store, ivr.DepositConfig{
+			Extension: req.Target.To, CallerNumber: req.Caller.Number, CallerName: req.Caller.Name,
+			ReceivedAt: now, Busy: req.Busy,
+		})
+		c.app = c.deposit
+	default:
+		c.app = ivr.NewAccess(a.store, ivr.AccessConfig{Extension: req.Target.To, Now: now, Location: time.Local})
+	}
+	return c, nil
+}
+
+// voiceCall is one call a voicemail application serves.
+type voiceCall struct {
+	apps    *voiceApps
+	conn    *media.Conn    // until the session owns it
+	sess    *media.Session // nil until the answer is known
+	app     ivr.App
+	deposit *ivr.Deposit // when app leaves a message
+	ip      netip.Addr
+	port    int
+	log     *slog.Logger
+
+	mu     sync.Mutex // guards answer
+	answer []byte
+}
+
+// start starts the RTP session, which owns the socket from then on.
+func (c *voiceCall) start(p media.Params) error {
+	sess, err := media.NewSession(c.conn, p, media.SessionConfig{Logger: c.log})
+	if err != nil {
+		c.conn.Close()
+		return err
+	}
+	c.sess, c.conn = sess, nil
+	return nil
+}
+
+func (c *voiceCall) Acknowledged(sdp []byte) error {
+	if c.sess != nil {
+		return nil
+	}
+	p, err := media.ParseAnswer(sdp, c.apps.sdp)
+	if err != nil {
+		return err
+	}
+	return c.start(p)
+}
+
+func (c *voiceCall) Answer() []byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.answer
+}
+
+func (c *voiceCall) Run(ctx context.Context, call sip.AppCall) {
+	defer c.sess.Close()
+	err := c.apps.runner.WithLogger(c.log).Run(ctx, c.app, c.sess, call)
+	switch {
+	case err == nil:
+	case errors.Is(err, media.ErrRTPTimeout):
+		c.log.Info("voicemail call: the caller's audio stopped", "error", err)
+	case errors.Is(err, context.Canceled):
+		c.log.Info("voicemail call: shutting down")
+	default:
+		c.log.Error("voicemail call", "error", err)
+	}
+	st := c.sess.Stats()
+	args := []any{"packets_in", st.PacketsIn, "packets_out", st.PacketsOut, "lost", st.Lost, "late", st.Late}
+	if c.deposit != nil {
+		args = append(args, "outcome", c.deposit.Outcome().String())
+	}
+	c.log.Info("voicemail call ended", args...)
+}
+
+func (c *voiceCall) Reoffer(offer []byte) ([]byte, error) {
+	if c.sess == nil {
+		return nil, &sipStatusError{code: 491, text: "the first offer is not answered yet"}
+	}
+	answer, params, err := media.Answer(offer, c.ip, c.port, c.apps.sdp)
+	if err != nil {
+		return nil, err
+	}
+	if err := c.sess.Update(params); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	c.answer = answer
+	c.mu.Unlock()
+	return answer, nil
+}
+
+func (c *voiceCall) Info(contentType string, body []byte) error {
+	d, err := media.ParseDTMFInfo(contentType, body)
+	if err != nil {
+		code := 400
+		if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/dtmf-relay" && mt != "application/dtmf" {
+			code = 415
+		}
+		return &sipStatusError{code: code, text: err.Error()}
+	}
+	if c.sess != nil {
+		c.sess.InjectDTMF(d)
+	}
+	return nil
+}
+
+func (c *voiceCall) Close() {
+	if c.sess != nil {
+		c.sess.Close()
+	} else {
+		c.conn.Close()
+	}
+}
+
+// prepareVoicemail sets up what calls answered by voicemail need: the RTP
+// port pool, the directory of recordings in progress (emptied: what is
+// there belongs to calls of an earlier run), the mailbox store and the
+// runner.
+func (e *Engine) prepareVoicemail(a *voiceApps) error {
+	lo, hi, err := parsePortRange(e.cfg.RTPPorts)
+	if err != nil {
+		return err
+	}
+	if a.ports, err = media.NewPortPool(lo, hi); err != nil {
+		return fmt.Errorf("RTP ports: %w", err)
+	}
+	if e.cfg.MediaAddress != "" {
+		if a.mediaIP, err = netip.ParseAddr(e.cfg.MediaAddress); err != nil {
+			return fmt.Errorf("media address %q: want an IP address", e.cfg.MediaAddress)
+		}
+	}
+	recordings, err := newRecordingDir(filepath.Join(e.cfg.DataDir, "recordings"))
+	if err != nil {
+		return err
+	}
+	if err := recordings.clear(); err != nil {
+		return fmt.Errorf("recordings directory: %w", err)
+	}
+	a.store = &ivrStore{db: e.db, audio: e.audio, recordings: recordings, changed: e.mailboxChanged,
+		logins: newLoginsMetric(e.registry)}
+	a.runner, err = voicemail.NewRunner(voicemail.Config{Recordings: recordings, Audio: blobAudio{e.audio.blobs},
+		Logger: e.log, Registerer: e.registry})
+	return err
+}
+
+// mailboxChanged tells the user's phones the new counts, and the user by
+// email of a message just filed.
+func (e *Engine) mailboxChanged(ext string, filed *store.Message) {
+	e.sip.NotifyMailboxSoon(ext, nil, "")
+	if filed != nil {
+		e.mailer.filed(ext, *filed)
+	}
+}
+
+// blobAudio opens stored audio for the runner.
+type blobAudio struct{ blobs blob.Store }
+
+func (b blobAudio) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	rc, _, err := b.blobs.Open(ctx, key)
+	return rc, err
+}
