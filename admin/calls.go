@@ -17,7 +17,7 @@ type Call struct {
 	State           string `json:"state"` // ringing or answered
 	// Extensions are the users whose call paths the call occupies.
 	Extensions []string   `json:"extensions"`
-	AnsweredBy string     `json:"answered_by"` // the phone, "" for the provider
+	AnsweredBy string     `json:"answered_by"` // the phone, "voicemail", "" for the provider
 	External   bool       `json:"external"`    // a leg goes out through the trunk
 	Started    time.Time  `json:"started"`
 	Answered   *time.Time `json:"answered"`

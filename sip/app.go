@@ -265,7 +265,8 @@ func (c *call) answerApp() {
 		d.network, d.dest = uriNetwork(&d.routes[0]), uriDestination(&d.routes[0])
 	}
 	s.appDialogs.add(d)
-	c.entry.answered("", "", time.Now(), false)
+	// The caller holds a call path; the mailbox user does not.
+	c.entry.answered("", "voicemail", time.Now(), false)
 	if strings.EqualFold(c.req.Transport(), "UDP") {
 		s.answers.put(answeredInviteKey(c.req), nil, s.now())
 	}

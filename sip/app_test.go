@@ -122,7 +122,10 @@ func TestAppAnswersAndServesTheDialog(t *testing.T) {
 	require.True(t, req.Busy, "voicemail after a busy stage")
 	require.Equal(t, "1002", req.Caller.Extension)
 	require.Equal(t, "127.0.0.1", req.LocalIP.String())
-	require.Len(t, s.proxy.calls.list(), 1)
+	calls := s.proxy.calls.list()
+	require.Len(t, calls, 1)
+	require.Equal(t, "voicemail", calls[0].AnsweredBy)
+	require.Equal(t, []string{"1002"}, calls[0].Extensions, "the caller's call path is held, not the mailbox user's")
 
 	// Unacknowledged, the 200 comes again (RFC 3261 §13.3.1.4), and the
 	// application has not started.
