@@ -22,6 +22,8 @@ type adminBackend struct {
 	audio  *audioStore
 	// site is what provisioning files say of the PBX.
 	site func() provision.Site
+	// resync tells registered desk phones whose file a change altered.
+	resync *provisionResyncer
 }
 
 // apiError maps store errors to their HTTP meaning; what is left is a 500.
@@ -103,6 +105,10 @@ func (b *adminBackend) UpdateUser(ctx context.Context, ext string, p admin.UserP
 		s := store.Scope(*p.Scope)
 		up.Scope = &s
 	}
+	before, err := b.db.Users().FindByExtension(ctx, ext)
+	if err != nil {
+		return admin.User{}, apiError(err, "user")
+	}
 	u, err := b.db.Users().Update(ctx, ext, up)
 	if err != nil {
 		return admin.User{}, apiError(err, "user")
@@ -113,7 +119,29 @@ func (b *adminBackend) UpdateUser(ctx context.Context, ext string, p admin.UserP
 		b.phones.invalidate()
 		b.sip.MoveExtension(ext, u.Extension)
 	}
+	if why := userFileChanges(before, u); len(why) > 0 {
+		b.resyncUserPhones(ctx, u.Extension, why)
+	}
 	return apiUser(u), nil
+}
+
+// resyncUserPhones schedules the resync of the desk phones of the user at
+// ext, whose files changed for the reasons why. The change is made
+// already: a failure here only costs the phones their early fetch.
+func (b *adminBackend) resyncUserPhones(ctx context.Context, ext string, why []string) {
+	if b.resync == nil {
+		return
+	}
+	phones, err := b.db.Phones().Find(ctx, store.PhoneFilter{Extension: ext, Limit: 1000})
+	if err != nil {
+		b.resync.log.Warn("provisioning resync: list the user's phones", "extension", ext, "error", err)
+		return
+	}
+	for _, p := range phones {
+		if p.Model != "" {
+			b.resync.schedule(p.Name, why...)
+		}
+	}
 }
 
 func (b *adminBackend) DeleteUser(ctx context.Context, ext string) error {
@@ -138,6 +166,15 @@ func (b *adminBackend) forgetPhone(name string) {
 func (b *adminBackend) CreatePhone(ctx context.Context, ext string, in admin.PhoneInput) (admin.Phone, error) {
 	if err := checkPhoneModel(in.Model, in.Overrides); err != nil {
 		return admin.Phone{}, err
+	}
+	// The phone's own credentials would shadow a provisioning credential
+	// of the same user name for the phone's file.
+	st, err := b.snaps.settings(ctx)
+	if err != nil {
+		return admin.Phone{}, err
+	}
+	if _, taken := st.siteCreds[in.Name]; taken && in.Name != "" {
+		return admin.Phone{}, admin.Invalid("name", "provisioning_credential", in.Name+" is the user name of a provisioning credential")
 	}
 	p, err := b.db.Phones().Create(ctx, ext, store.Phone{
 		Name: in.Name, SIPPassword: in.SIPPassword, Model: in.Model, MAC: in.MAC,
@@ -179,12 +216,12 @@ func (b *adminBackend) GetPhone(ctx context.Context, ext, name string) (admin.Ph
 }
 
 func (b *adminBackend) UpdatePhone(ctx context.Context, ext, name string, p admin.PhonePatch) (admin.Phone, error) {
+	cur, err := b.db.Phones().FindByName(ctx, name)
+	if err != nil || cur.Extension != ext {
+		return admin.Phone{}, admin.NotFound("phone")
+	}
 	if p.Model != nil || p.Overrides != nil {
 		// The model and overrides as they will be, checked together.
-		cur, err := b.db.Phones().FindByName(ctx, name)
-		if err != nil || cur.Extension != ext {
-			return admin.Phone{}, admin.NotFound("phone")
-		}
 		model, overrides := cur.Model, cur.Overrides
 		if p.Model != nil {
 			model = *p.Model
@@ -204,6 +241,9 @@ func (b *adminBackend) UpdatePhone(ctx context.Context, ext, name string, p admi
 		return admin.Phone{}, apiError(err, "phone")
 	}
 	b.phones.invalidate(name)
+	if why := phoneFileChanges(cur, ph); len(why) > 0 && ph.Model != "" {
+		b.resync.schedule(ph.Name, why...)
+	}
 	return apiPhone(ph), nil
 }
 

@@ -105,6 +105,20 @@ func (e *Engine) provisionSite() provision.Site {
 	return site
 }
 
+// siteCredential finds a provisioning credential by user name in the
+// settings (cached until the next configuration change).
+func (e *Engine) siteCredential(username string) (provision.SiteCredential, bool) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	st, err := e.router.snaps.settings(ctx)
+	if err != nil {
+		e.log.Error("provisioning credentials", "error", err)
+		return provision.SiteCredential{}, false
+	}
+	c, ok := st.siteCreds[username]
+	return c, ok
+}
+
 func (b *adminBackend) ProvisioningModels(context.Context) (any, error) {
 	return map[string]any{"models": provision.Models()}, nil
 }

@@ -2,6 +2,7 @@ package switchboard
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -9,9 +10,12 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"switchboard/admin"
 	"switchboard/notify"
+	"switchboard/provision"
 	"switchboard/routing"
 	"switchboard/store"
 )
@@ -30,6 +34,9 @@ const (
 	settingSMTPPassword       = "smtp.password"
 	settingSMTPFrom           = "smtp.from"
 	settingPublicURL          = "public_url"
+	// settingProvisioningCredentials holds the per-site provisioning
+	// credentials as a JSON list of {username, password, site}.
+	settingProvisioningCredentials = "provisioning.credentials"
 )
 
 // DefaultExternalCallsPerMinute is how many outside calls one user may
@@ -53,6 +60,11 @@ type engineSettings struct {
 	features map[string]routing.Feature
 	// smtpPassword is the relay's password, which the API never shows.
 	smtpPassword string
+	// provisionCreds are the provisioning credentials with their
+	// passwords, in the order the API shows them; siteCreds finds them by
+	// user name.
+	provisionCreds []provision.SiteCredential
+	siteCreds      map[string]provision.SiteCredential
 }
 
 // smtp is the relay configuration voicemail emails are sent with.
@@ -66,6 +78,7 @@ func defaultSettings() admin.Settings {
 	st := admin.Settings{
 		ExternalCallsPerMinute:  DefaultExternalCallsPerMinute,
 		ExternalCallsConcurrent: DefaultExternalCallsConcurrent,
+		ProvisioningCredentials: []admin.ProvisioningCredential{},
 	}
 	for code, f := range routing.DefaultFeatureCodes {
 		*featureField(&st.FeatureCodes, f) = code
@@ -129,7 +142,113 @@ func loadSettings(ctx context.Context, db *store.DB) (engineSettings, error) {
 			return engineSettings{}, fmt.Errorf("setting %s %q: %w", settingSMTPPort, v, err)
 		}
 	}
-	return engineSettings{Settings: st, features: featureMap(st.FeatureCodes), smtpPassword: all[settingSMTPPassword]}, nil
+	var creds []provision.SiteCredential
+	if v := all[settingProvisioningCredentials]; v != "" {
+		if creds, err = decodeProvisionCredentials(v); err != nil {
+			return engineSettings{}, fmt.Errorf("setting %s: %w", settingProvisioningCredentials, err)
+		}
+	}
+	est := engineSettings{Settings: st, features: featureMap(st.FeatureCodes), smtpPassword: all[settingSMTPPassword]}
+	est.setProvisionCredentials(creds)
+	return est, nil
+}
+
+// setProvisionCredentials makes creds the provisioning credentials, as the
+// API shows them and as the provisioning server looks them up.
+func (st *engineSettings) setProvisionCredentials(creds []provision.SiteCredential) {
+	st.provisionCreds = creds
+	st.siteCreds = make(map[string]provision.SiteCredential, len(creds))
+	st.ProvisioningCredentials = make([]admin.ProvisioningCredential, len(creds))
+	for i, c := range creds {
+		st.siteCreds[c.Username] = c
+		st.ProvisioningCredentials[i] = admin.ProvisioningCredential{Username: c.Username, HasPassword: c.Password != "", Site: c.Site}
+	}
+}
+
+// storedCredential is how a provisioning credential is kept in settings.
+type storedCredential struct {
+	Username string `json:"username"`
+	Password string `json:"password"`
+	Site     string `json:"site"`
+}
+
+func decodeProvisionCredentials(v string) ([]provision.SiteCredential, error) {
+	var stored []storedCredential
+	if err := json.Unmarshal([]byte(v), &stored); err != nil {
+		return nil, err
+	}
+	out := make([]provision.SiteCredential, len(stored))
+	for i, c := range stored {
+		out[i] = provision.SiteCredential{Username: c.Username, Password: c.Password, Site: c.Site}
+	}
+	return out, nil
+}
+
+func encodeProvisionCredentials(creds []provision.SiteCredential) (string, error) {
+	stored := make([]storedCredential, len(creds))
+	for i, c := range creds {
+		stored[i] = storedCredential{Username: c.Username, Password: c.Password, Site: c.Site}
+	}
+	b, err := json.Marshal(stored)
+	return string(b), err
+}
+
+// Bounds of the provisioning credentials.
+const (
+	maxProvisionCredentials   = 100
+	maxProvisionUsername      = 64
+	minProvisionPassword      = 12
+	maxProvisionCredentialLen = 128 // password and site
+)
+
+// provisionCredentials checks the list a PATCH sets and returns it with
+// the passwords to store: a credential sent without a password keeps the
+// one stored for its user name. A user name that is a phone's name is
+// refused: that phone's own credentials would shadow it.
+func (b *adminBackend) provisionCredentials(ctx context.Context, in []admin.ProvisioningCredentialInput, cur map[string]provision.SiteCredential) ([]provision.SiteCredential, error) {
+	if len(in) > maxProvisionCredentials {
+		return nil, admin.Invalid("provisioning_credentials", "max", fmt.Sprintf("at most %d credentials", maxProvisionCredentials))
+	}
+	out := make([]provision.SiteCredential, len(in))
+	seen := make(map[string]bool, len(in))
+	for i, c := range in {
+		field := fmt.Sprintf("provisioning_credentials[%d]", i)
+		switch {
+		case c.Username == "":
+			return nil, admin.Invalid(field+".username", "required", "a user name is required")
+		case utf8.RuneCountInString(c.Username) > maxProvisionUsername:
+			return nil, admin.Invalid(field+".username", "length", fmt.Sprintf("at most %d characters", maxProvisionUsername))
+		case !utf8.ValidString(c.Username) || strings.ContainsFunc(c.Username, func(r rune) bool { return r == ':' || unicode.IsControl(r) }):
+			// A colon would make the digest's user:realm:password ambiguous.
+			return nil, admin.Invalid(field+".username", "characters", "no control characters and no ':'")
+		case seen[c.Username]:
+			return nil, admin.Invalid(field+".username", "unique", "user name "+c.Username+" is listed twice")
+		}
+		seen[c.Username] = true
+		if _, err := b.db.Phones().FindByName(ctx, c.Username); err == nil {
+			return nil, admin.Invalid(field+".username", "phone", c.Username+" is a phone's name")
+		} else if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+		if utf8.RuneCountInString(c.Site) > maxProvisionCredentialLen || strings.ContainsFunc(c.Site, unicode.IsControl) {
+			return nil, admin.Invalid(field+".site", "characters", fmt.Sprintf("at most %d characters, no control characters", maxProvisionCredentialLen))
+		}
+		sc := provision.SiteCredential{Username: c.Username, Site: c.Site}
+		switch {
+		case c.Password != nil:
+			n := utf8.RuneCountInString(*c.Password)
+			if n < minProvisionPassword || n > maxProvisionCredentialLen {
+				return nil, admin.Invalid(field+".password", "length", fmt.Sprintf("%d to %d characters", minProvisionPassword, maxProvisionCredentialLen))
+			}
+			sc.Password = *c.Password
+		case cur[c.Username].Password != "":
+			sc.Password = cur[c.Username].Password
+		default:
+			return nil, admin.Invalid(field+".password", "required", "a new user name needs a password")
+		}
+		out[i] = sc
+	}
+	return out, nil
 }
 
 func featureMap(fc admin.FeatureCodes) map[string]routing.Feature {
@@ -244,28 +363,41 @@ func (b *adminBackend) UpdateSettings(ctx context.Context, p admin.SettingsPatch
 			return admin.Settings{}, err
 		}
 	}
+	creds := cur.provisionCreds
+	if p.ProvisioningCredentials != nil {
+		if creds, err = b.provisionCredentials(ctx, *p.ProvisioningCredentials, cur.siteCreds); err != nil {
+			return admin.Settings{}, err
+		}
+	}
+	credsJSON, err := encodeProvisionCredentials(creds)
+	if err != nil {
+		return admin.Settings{}, err
+	}
 	port := ""
 	if st.SMTP.Port != 0 {
 		port = strconv.Itoa(st.SMTP.Port)
 	}
 	err = b.db.Settings().SetAll(ctx, map[string]string{
-		settingExternalPerMinute:  strconv.Itoa(st.ExternalCallsPerMinute),
-		settingExternalConcurrent: strconv.Itoa(st.ExternalCallsConcurrent),
-		settingOwnVoicemail:       st.FeatureCodes.OwnVoicemail,
-		settingAnyVoicemail:       st.FeatureCodes.AnyVoicemail,
-		settingDirectory:          st.FeatureCodes.Directory,
-		settingSMTPHost:           st.SMTP.Host,
-		settingSMTPPort:           port,
-		settingSMTPStartTLS:       strconv.FormatBool(st.SMTP.StartTLS),
-		settingSMTPUsername:       st.SMTP.Username,
-		settingSMTPPassword:       password,
-		settingSMTPFrom:           st.SMTP.From,
-		settingPublicURL:          st.PublicURL,
+		settingExternalPerMinute:       strconv.Itoa(st.ExternalCallsPerMinute),
+		settingExternalConcurrent:      strconv.Itoa(st.ExternalCallsConcurrent),
+		settingOwnVoicemail:            st.FeatureCodes.OwnVoicemail,
+		settingAnyVoicemail:            st.FeatureCodes.AnyVoicemail,
+		settingDirectory:               st.FeatureCodes.Directory,
+		settingSMTPHost:                st.SMTP.Host,
+		settingSMTPPort:                port,
+		settingSMTPStartTLS:            strconv.FormatBool(st.SMTP.StartTLS),
+		settingSMTPUsername:            st.SMTP.Username,
+		settingSMTPPassword:            password,
+		settingSMTPFrom:                st.SMTP.From,
+		settingPublicURL:               st.PublicURL,
+		settingProvisioningCredentials: credsJSON,
 	})
 	if err != nil {
 		return admin.Settings{}, err
 	}
-	return st, nil
+	out := engineSettings{Settings: st}
+	out.setProvisionCredentials(creds)
+	return out.Settings, nil
 }
 
 // checkSMTP checks the relay settings: a host name or address without a

@@ -66,6 +66,11 @@ type Config struct {
 	// Demo creates users 1001 and 1002 with phones 1001a and 1002a when
 	// the database has no users, and prints their SIP credentials.
 	Demo bool
+	// ProvisionResyncDelay is how long after the last admin change to what
+	// a desk phone's provisioning file says the phone, when registered,
+	// is told to fetch it again (default DefaultProvisionResyncDelay; a
+	// negative delay turns the automatic resync off).
+	ProvisionResyncDelay time.Duration
 	// SIP tunes the registrar; zero fields take sip.DefaultConfig's.
 	SIP sip.Config
 	// Logger receives structured logs (default slog.Default()).
@@ -105,6 +110,9 @@ func (c Config) withDefaults() Config {
 	if c.Now == nil {
 		c.Now = time.Now
 	}
+	if c.ProvisionResyncDelay == 0 {
+		c.ProvisionResyncDelay = DefaultProvisionResyncDelay
+	}
 	return c
 }
 
@@ -116,6 +124,7 @@ type Engine struct {
 	phones   *phoneDirectory
 	router   *callRouter
 	sip      *sip.Server
+	resync   *provisionResyncer
 	audio    *audioStore
 	mailer   *voicemailMailer
 	registry *prometheus.Registry
@@ -213,14 +222,15 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	}
 	provisioning, err := provision.NewHandler(provisionDirectory{db: db}, e.provisionSite,
 		provision.WithClock(cfg.Now), provision.WithLogger(e.log), provision.WithRegisterer(e.registry),
-		provision.WithNonceKey(provisionKey), provision.WithRealm(cfg.Domain))
+		provision.WithNonceKey(provisionKey), provision.WithRealm(cfg.Domain), provision.WithSiteCredentials(e.siteCredential))
 	if err != nil {
 		return nil, err
 	}
+	e.resync = newProvisionResyncer(cfg.ProvisionResyncDelay, e.resyncPhone, e.log)
 	e.http = &http.Server{
 		Handler: withVoicemailLinks(e.mailer.links, admin.NewHandler(admin.Config{
 			Backend: &adminBackend{db: db, phones: e.phones, sip: e.sip, snaps: router.snaps, audio: e.audio,
-				site: e.provisionSite},
+				site: e.provisionSite, resync: e.resync},
 			Provision:  provisioning,
 			CheckToken: e.checkToken,
 			Gatherer:   e.registry,
@@ -346,6 +356,10 @@ func (e *Engine) Run(ctx context.Context) error {
 func (e *Engine) Close() error {
 	e.closeOnce.Do(func() {
 		var errs []error
+		if e.resync != nil {
+			// Before the SIP server and the database it sends with.
+			e.resync.close()
+		}
 		if e.sip != nil {
 			errs = append(errs, e.sip.Close())
 		}

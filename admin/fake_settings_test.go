@@ -50,6 +50,23 @@ func (f *fakeBackend) UpdateSettings(_ context.Context, p SettingsPatch) (Settin
 			}
 		}
 	}
+	if p.ProvisioningCredentials != nil {
+		pass := map[string]string{}
+		st.ProvisioningCredentials = []ProvisioningCredential{}
+		for _, c := range *p.ProvisioningCredentials {
+			pw, ok := f.provisionPass[c.Username]
+			if c.Password != nil {
+				pw, ok = *c.Password, true
+			}
+			if !ok {
+				return Settings{}, Invalid("provisioning_credentials.password", "required", "a new user name needs a password")
+			}
+			pass[c.Username] = pw
+			st.ProvisioningCredentials = append(st.ProvisioningCredentials,
+				ProvisioningCredential{Username: c.Username, HasPassword: pw != "", Site: c.Site})
+		}
+		f.provisionPass = pass
+	}
 	f.settings = st
 	return st, nil
 }

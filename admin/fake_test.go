@@ -55,8 +55,9 @@ type fakeBackend struct {
 	trunkPassword string
 	denied        []DeniedPrefix
 
-	liveCalls []Call
-	settings  Settings
+	liveCalls     []Call
+	settings      Settings
+	provisionPass map[string]string // provisioning credential passwords by user name
 }
 
 type fakeUser struct {

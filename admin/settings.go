@@ -17,6 +17,25 @@ type Settings struct {
 	// base of the links in them (e.g. https://pbx.example.com).
 	SMTP      SMTPSettings `json:"smtp"`
 	PublicURL string       `json:"public_url"`
+	// ProvisioningCredentials let desk phones fetch their provisioning
+	// files before they know their own SIP credentials.
+	ProvisioningCredentials []ProvisioningCredential `json:"provisioning_credentials"`
+}
+
+// ProvisioningCredential is a provisioning user name shared by the phones
+// of a site ("" for every site); the password is write-only.
+type ProvisioningCredential struct {
+	Username    string `json:"username"`
+	HasPassword bool   `json:"has_password"`
+	Site        string `json:"site"`
+}
+
+// ProvisioningCredentialInput is one credential of the list a PATCH sets;
+// a nil Password keeps the password stored for that user name.
+type ProvisioningCredentialInput struct {
+	Username string  `json:"username"`
+	Password *string `json:"password"`
+	Site     string  `json:"site"`
 }
 
 // SMTPSettings are the mail relay's settings; the password is write-only.
@@ -54,6 +73,8 @@ type SettingsPatch struct {
 	FeatureCodes            *FeatureCodesPatch `json:"feature_codes"`
 	SMTP                    *SMTPPatch         `json:"smtp"`
 	PublicURL               *string            `json:"public_url"`
+	// ProvisioningCredentials replaces the whole list.
+	ProvisioningCredentials *[]ProvisioningCredentialInput `json:"provisioning_credentials"`
 }
 
 // FeatureCodesPatch changes some feature codes.

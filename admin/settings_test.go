@@ -12,18 +12,21 @@ func TestSettingsAPI(t *testing.T) {
 	noSMTP := map[string]any{"host": "", "port": 0.0, "starttls": false, "username": "", "has_password": false, "from": ""}
 	e := newTestEnv(t)
 	e.backend.settings = Settings{ExternalCallsPerMinute: 10, ExternalCallsConcurrent: 2,
-		FeatureCodes: FeatureCodes{OwnVoicemail: "*97", AnyVoicemail: "*98", Directory: "411"}}
+		FeatureCodes:            FeatureCodes{OwnVoicemail: "*97", AnyVoicemail: "*98", Directory: "411"},
+		ProvisioningCredentials: []ProvisioningCredential{}}
 	runSteps(t, e, []step{
 		{
 			name: "get", method: "GET", path: "/api/v1/settings", wantStatus: http.StatusOK,
 			wantBody: map[string]any{"external_calls_per_minute": float64(10), "external_calls_concurrent": float64(2),
-				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"}, "smtp": noSMTP, "public_url": ""},
+				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"}, "smtp": noSMTP, "public_url": "",
+				"provisioning_credentials": []any{}},
 		},
 		{
 			name: "patch one member", method: "PATCH", path: "/api/v1/settings",
 			body: `{"external_calls_concurrent": 5, "feature_codes": {"directory": "*411"}}`, wantStatus: http.StatusOK,
 			wantBody: map[string]any{"external_calls_per_minute": float64(10), "external_calls_concurrent": float64(5),
-				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "*411"}, "smtp": noSMTP, "public_url": ""},
+				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "*411"}, "smtp": noSMTP, "public_url": "",
+				"provisioning_credentials": []any{}},
 		},
 		{
 			name: "unknown member", method: "PATCH", path: "/api/v1/settings",
@@ -39,6 +42,77 @@ func TestSettingsAPI(t *testing.T) {
 			name: "backend refusal", method: "PATCH", path: "/api/v1/settings",
 			body: `{"external_calls_per_minute": -1}`, wantStatus: http.StatusBadRequest,
 			check: func(t *testing.T, res response) { require.Equal(t, "range", res.json(t)["rule"]) },
+		},
+	})
+}
+
+// TestProvisioningCredentialsAPI: the credentials list goes to the backend
+// as sent, a password only when sent; answers show has_password and never
+// the password.
+func TestProvisioningCredentialsAPI(t *testing.T) {
+	e := newTestEnv(t)
+	e.backend.settings = Settings{ProvisioningCredentials: []ProvisioningCredential{}}
+	creds := func(t *testing.T, res response) []any {
+		require.NotContains(t, string(res.body), `"password"`, "no password member")
+		require.NotContains(t, string(res.body), "hq-secret-0001")
+		return res.json(t)["provisioning_credentials"].([]any)
+	}
+	runSteps(t, e, []step{
+		{
+			name: "set", method: "PATCH", path: "/api/v1/settings",
+			body:       `{"provisioning_credentials": [{"username": "prov-hq", "password": "hq-secret-0001", "site": "hq"}, {"username": "prov-all", "password": "all-secret-0001"}]}`,
+			wantStatus: http.StatusOK,
+			check: func(t *testing.T, res response) {
+				require.Equal(t, []any{
+					map[string]any{"username": "prov-hq", "has_password": true, "site": "hq"},
+					map[string]any{"username": "prov-all", "has_password": true, "site": ""},
+				}, creds(t, res))
+			},
+		},
+		{
+			name: "get", method: "GET", path: "/api/v1/settings", wantStatus: http.StatusOK,
+			check: func(t *testing.T, res response) { require.Len(t, creds(t, res), 2) },
+		},
+		{
+			name: "keep a password, drop a credential", method: "PATCH", path: "/api/v1/settings",
+			body: `{"provisioning_credentials": [{"username": "prov-hq", "site": "lab"}]}`, wantStatus: http.StatusOK,
+			check: func(t *testing.T, res response) {
+				require.Equal(t, []any{map[string]any{"username": "prov-hq", "has_password": true, "site": "lab"}}, creds(t, res))
+				require.Equal(t, map[string]string{"prov-hq": "hq-secret-0001"}, e.backend.provisionPass)
+			},
+		},
+		{
+			name: "other members leave the list alone", method: "PATCH", path: "/api/v1/settings",
+			body: `{"public_url": "https://pbx.example.com"}`, wantStatus: http.StatusOK,
+			check: func(t *testing.T, res response) { require.Len(t, creds(t, res), 1) },
+		},
+		{
+			name: "wrong type", method: "PATCH", path: "/api/v1/settings",
+			body: `{"provisioning_credentials": [{"username": 7}]}`, wantStatus: http.StatusBadRequest,
+			check: func(t *testing.T, res response) {
+				require.Equal(t, "type", res.json(t)["rule"])
+				require.Equal(t, "provisioning_credentials.username", res.json(t)["field"])
+			},
+		},
+		{
+			name: "not a list", method: "PATCH", path: "/api/v1/settings",
+			body: `{"provisioning_credentials": {"username": "x"}}`, wantStatus: http.StatusBadRequest,
+			check: func(t *testing.T, res response) { require.Equal(t, "provisioning_credentials", res.json(t)["field"]) },
+		},
+		{
+			name: "unknown member", method: "PATCH", path: "/api/v1/settings",
+			body: `{"provisioning_credentials": [{"username": "x", "has_password": true}]}`, wantStatus: http.StatusBadRequest,
+			check: func(t *testing.T, res response) { require.Equal(t, "unknown_field", res.json(t)["rule"]) },
+		},
+		{
+			name: "null list", method: "PATCH", path: "/api/v1/settings",
+			body: `{"provisioning_credentials": null}`, wantStatus: http.StatusBadRequest,
+			check: func(t *testing.T, res response) { require.Equal(t, "not_null", res.json(t)["rule"]) },
+		},
+		{
+			name: "clear", method: "PATCH", path: "/api/v1/settings",
+			body: `{"provisioning_credentials": []}`, wantStatus: http.StatusOK,
+			check: func(t *testing.T, res response) { require.Empty(t, creds(t, res)) },
 		},
 	})
 }

@@ -72,6 +72,8 @@ func run(args []string) error {
 	blockAfter := fs.Int("block-after", sbsip.DefaultGuardConfig.BlockAfter, "authentication failures from one address within 10 minutes before it is blocked")
 	blockFor := fs.Duration("block-for", sbsip.DefaultGuardConfig.BlockFor, "how long a failing address stays blocked")
 	maxSetups := fs.Int("max-call-setups", sbsip.DefaultConfig.MaxCallSetups, "calls being set up (ringing) at once; beyond it new calls are refused with 503 (negative: no limit)")
+	resyncDelay := fs.Duration("provision-resync-delay", switchboard.DefaultProvisionResyncDelay,
+		"after an admin change to what a registered desk phone's provisioning file says, how long to wait for more before telling the phone to fetch it again (0 disables)")
 	debugAddr := fs.String("debug-addr", "", "serve Go profiling (net/http/pprof) on this loopback address, e.g. 127.0.0.1:6060")
 	logLevel := fs.String("log-level", "info", "debug, info, warn or error")
 	logFormat := fs.String("log-format", "text", "text or json")
@@ -129,6 +131,10 @@ func run(args []string) error {
 	cfg.SIP.Guard.BlockAfter = *blockAfter
 	cfg.SIP.Guard.BlockFor = *blockFor
 	cfg.SIP.MaxCallSetups = *maxSetups
+	cfg.ProvisionResyncDelay = *resyncDelay
+	if *resyncDelay <= 0 {
+		cfg.ProvisionResyncDelay = -1
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
