@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -119,4 +120,86 @@ func TestE2EMessageWaiting(t *testing.T) {
 		"Event: presence\r\nContent-Length: 0\r\n\r\n", testDomain, ip, port, newBranch(), testDomain, testDomain, ip, port))
 	require.Equal(t, 489, bad.Status())
 	require.Greater(t, e.api.metric("switchboard_sip_notifies_total", "result", "2xx"), 1.0)
+}
+
+// fileMessages files n new messages in the mailbox of ext behind the
+// engine's back, as another engine's voicemail would.
+func fileMessages(t *testing.T, dbPath, dataDir, ext string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, dbPath)
+	require.NoError(t, err)
+	defer db.Close()
+	blobs, err := blob.NewDir(dataDir + "/audio")
+	require.NoError(t, err)
+	for range n {
+		key := blob.NewKey("voicemail/"+ext, ".wav")
+		_, err = blobs.Put(ctx, key, bytes.NewReader(toneWAV(8000, 1, 1)))
+		require.NoError(t, err)
+		_, err = db.Voicemail().AddMessage(ctx, ext, store.NewMessage{CallerNumber: "1002", ReceivedAt: time.Now(),
+			Duration: time.Second, SizeBytes: 16044, AudioKey: key})
+		require.NoError(t, err)
+	}
+}
+
+// A phone that registers hears its mailbox's counts (not again on a
+// refresh), and an engine that restarts tells every bound phone once; a
+// subscription made before the restart gets its NOTIFY in its dialog, its
+// CSeq going on from the store.
+func TestE2EMessageWaitingOnRegisterAndRestart(t *testing.T) {
+	cfg := testConfig(t)
+	first := startEngineWith(t, cfg)
+	first.addPhone(t, "1001", "1001a", "secret-1001a")
+	first.addPhone(t, "1001", "1001b", "secret-1001b")
+	fileMessages(t, cfg.DBPath, cfg.DataDir, "1001", 2)
+
+	subscriber := dialSIP(t, "127.0.0.1", first.sipAddr())
+	ok := subscribeMWI(t, first, subscriber, "1001b", "1001", "secret-1001b", 600)
+	require.Equal(t, 200, ok.Status(), ok.First)
+	n := nextNotify(t, subscriber)
+	require.Contains(t, n.Raw, "Voice-Message: 2/0")
+	cseq, _ := n.Header("CSeq")
+	require.Equal(t, "1 NOTIFY", cseq)
+
+	phone := dialSIP(t, "127.0.0.1", first.sipAddr())
+	phone.keepMWI = true
+	reg := newDigestClient(phone, "1001a", "secret-1001a")
+	reg.challenge(t)
+	require.Equal(t, 200, phone.exchange(reg.authorized("secret-1001a")).Status())
+	n = nextNotify(t, phone)
+	require.Contains(t, n.Raw, "Messages-Waiting: yes")
+	require.Contains(t, n.Raw, "Voice-Message: 2/0")
+	to, _ := n.Header("To")
+	require.NotContains(t, to, ";tag=", "unsolicited, outside any dialog")
+
+	// A refresh with the counts unchanged: nothing.
+	require.Equal(t, 200, phone.exchange(reg.authorized("secret-1001a")).Status())
+	_, got := phone.recv(500 * time.Millisecond)
+	require.False(t, got, "no NOTIFY for a refresh")
+	_, got = subscriber.recv(100 * time.Millisecond)
+	require.False(t, got, "the subscriber hears nothing of another phone's REGISTER")
+	first.stop(t)
+
+	// The engine restarts over the same database: the bound phone and the
+	// subscription each hear the counts once.
+	second := startEngineWith(t, cfg)
+	phone.to = second.SIPAddr().(*net.UDPAddr)
+	subscriber.to = phone.to
+	n = nextNotify(t, phone)
+	require.Contains(t, n.Raw, "Voice-Message: 2/0")
+	n = nextNotify(t, subscriber)
+	require.Contains(t, n.Raw, "Voice-Message: 2/0")
+	callID, _ := n.Header("Call-ID")
+	require.Equal(t, "mwi-1001b", callID)
+	cseq, _ = n.Header("CSeq")
+	require.Equal(t, "2 NOTIFY", cseq, "the dialog's CSeq goes on")
+	state, _ := n.Header("Subscription-State")
+	require.True(t, strings.HasPrefix(state, "active;expires="), state)
+
+	// Once: the phone's next REGISTER, to the new engine, adds nothing.
+	reg.challenge(t)
+	require.Equal(t, 200, phone.exchange(reg.authorized("secret-1001a")).Status())
+	_, got = phone.recv(500 * time.Millisecond)
+	require.False(t, got, "told once after the restart")
+	require.GreaterOrEqual(t, second.api.metric("switchboard_sip_notifies_total", "result", "2xx"), 2.0)
 }

@@ -653,10 +653,14 @@ func parseSIPMessage(raw string, sent bool) sipMessage {
 // --- raw SIP over UDP ---
 
 // sipConn is a UDP socket that sends hand-written SIP and reads answers.
+// Like a desk phone it answers the unsolicited message-waiting NOTIFYs it
+// gets (after each REGISTER of a user with voicemail) by itself, unless
+// keepMWI asks recv to return them.
 type sipConn struct {
-	t    *testing.T
-	conn *net.UDPConn
-	to   *net.UDPAddr
+	t       *testing.T
+	conn    *net.UDPConn
+	to      *net.UDPAddr
+	keepMWI bool
 }
 
 func dialSIP(t *testing.T, localIP, server string) *sipConn {
@@ -682,13 +686,29 @@ func (c *sipConn) recv(wait time.Duration) (sipMessage, bool) {
 	c.t.Helper()
 	buf := make([]byte, 65535)
 	require.NoError(c.t, c.conn.SetReadDeadline(time.Now().Add(wait)))
-	n, _, err := c.conn.ReadFromUDP(buf)
-	if err != nil {
-		var ne net.Error
-		require.True(c.t, errors.As(err, &ne) && ne.Timeout(), "read: %v", err)
-		return sipMessage{}, false
+	for {
+		n, from, err := c.conn.ReadFromUDP(buf)
+		if err != nil {
+			var ne net.Error
+			require.True(c.t, errors.As(err, &ne) && ne.Timeout(), "read: %v", err)
+			return sipMessage{}, false
+		}
+		m := parseSIPMessage(string(buf[:n]), false)
+		if !c.keepMWI && isUnsolicitedMWI(m) {
+			_, err := c.conn.WriteToUDP([]byte(respond(m, 200, "OK")), from)
+			require.NoError(c.t, err)
+			continue
+		}
+		return m, true
 	}
-	return parseSIPMessage(string(buf[:n]), false), true
+}
+
+// isUnsolicitedMWI reports whether m is a message-waiting NOTIFY outside a
+// subscription.
+func isUnsolicitedMWI(m sipMessage) bool {
+	ev, _ := m.Header("Event")
+	to, _ := m.Header("To")
+	return strings.HasPrefix(m.First, "NOTIFY ") && ev == "message-summary" && !strings.Contains(to, ";tag=")
 }
 
 // exchange sends msg and returns the answer, failing when none comes.

@@ -18,17 +18,17 @@ type mailboxes struct {
 }
 
 func (m mailboxes) MailboxCounts(ctx context.Context, ext string) (int, int, bool, error) {
-	box, err := m.db.Voicemail().Mailbox(ctx, ext)
+	c, err := m.db.Voicemail().Counts(ctx, ext)
 	if errors.Is(err, store.ErrNotFound) {
 		return 0, 0, false, nil
 	}
 	if err != nil {
 		return 0, 0, false, err
 	}
-	if !box.Enabled {
+	if !c.Enabled {
 		return 0, 0, false, nil
 	}
-	return box.NewMessages, box.SavedMessages, true, nil
+	return c.New, c.Saved, true, nil
 }
 
 func (m mailboxes) SaveMWISubscription(ctx context.Context, s sip.MWISubscription, now time.Time) error {
@@ -47,4 +47,12 @@ func (m mailboxes) MWISubscriptions(ctx context.Context, ext string, now time.Ti
 			ToTag: s.ToTag, Contact: s.Contact, Source: s.Source, Transport: s.Transport, CSeq: s.CSeq, ExpiresAt: s.ExpiresAt}
 	}
 	return out, nil
+}
+
+func (m mailboxes) MWISubscribers(ctx context.Context, ext string, now time.Time) ([]string, error) {
+	return m.db.MWI().Subscribers(ctx, ext, now)
+}
+
+func (m mailboxes) MWIMailboxes(ctx context.Context, now time.Time) ([]string, error) {
+	return m.db.MWI().Mailboxes(ctx, now)
 }

@@ -22,13 +22,20 @@ type Binding struct {
 	Path      string // Path header values (RFC 3327), comma separated, in order
 	CallID    string
 	CSeq      uint32
-	Expires   time.Time
-	Updated   time.Time
-
 	// missedPings counts consecutive OPTIONS keepalives without an answer.
-	missedPings int
+	// It sits beside CSeq, in what would be padding: every REGISTER copies
+	// bindings, and the struct stays in its allocation size class.
+	missedPings int32
+	Expires     time.Time
+	Updated     time.Time
+
 	// stored is the expiry the BindingStore holds (zero: not saved yet).
 	stored time.Time
+	// mwi is what the contact was last told of its mailbox outside a
+	// subscription (nil: nothing since it bound, or since this engine
+	// started). It lives and goes with the binding; a mark is never
+	// changed, only replaced, so copies may share it.
+	mwi *mwiMark
 }
 
 // refreshSlack is how far a refreshed expiry may run ahead of the stored
@@ -96,6 +103,9 @@ func (t *bindingTable) load(bs []Binding) {
 	for i := range bs {
 		b := bs[i]
 		b.stored = b.Expires
+		// What the contact was told before is not known: the pass
+		// after a restart tells it again (see mwiRestart).
+		b.mwi = nil
 		t.byAOR[b.AOR] = append(t.byAOR[b.AOR], &b)
 		t.count++
 	}
@@ -217,6 +227,9 @@ func (t *bindingTable) apply(tmpl Binding, changes []bindingChange, removeAll bo
 			}
 			skip := onlyRefreshed(list[i], &nb, now)
 			nb.stored = list[i].stored
+			if list[i].Contact == c.Contact {
+				nb.mwi = list[i].mwi
+			}
 			*list[i] = nb
 			if !skip {
 				t.markDirty(list[i])
@@ -384,6 +397,29 @@ func (t *bindingTable) pingResult(aor, phone, contact string, answered bool) {
 			return
 		}
 	}
+}
+
+// markMWI records what a contact was told of its mailbox.
+func (t *bindingTable) markMWI(aor, phone, contact string, m mwiMark) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if b := t.find(aor, BindingKey{phone, contact}); b != nil {
+		b.mwi = &m
+	}
+}
+
+// claimMWI records m for a contact unless it was already told the same
+// counts lately (or is gone), and reports whether it is to be told: of
+// two paths about to notify one contact, one does.
+func (t *bindingTable) claimMWI(aor, phone, contact string, m mwiMark) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	b := t.find(aor, BindingKey{phone, contact})
+	if b == nil || b.mwi.current(m.counts, m.at) {
+		return false
+	}
+	b.mwi = &m
+	return true
 }
 
 // removePhone drops every binding of a phone (it was deleted) and returns

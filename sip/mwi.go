@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -32,7 +33,9 @@ type MWISubscription struct {
 // message-summary is refused and nothing is notified.
 type Mailboxes interface {
 	// MailboxCounts returns the new and saved message counts of the user
-	// at ext; false when the user has no voicemail.
+	// at ext; false when the user has no voicemail. Registrations lead to
+	// calls of it (in the background, a few per extension and minute), so
+	// it should read, not write.
 	MailboxCounts(ctx context.Context, ext string) (newMsgs, saved int, ok bool, err error)
 	// SaveMWISubscription creates, refreshes or (expiry not after now)
 	// removes a subscription.
@@ -40,6 +43,12 @@ type Mailboxes interface {
 	// MWISubscriptions returns the live subscriptions to the mailbox of
 	// ext, each with the CSeq of its next NOTIFY.
 	MWISubscriptions(ctx context.Context, ext string, now time.Time) ([]MWISubscription, error)
+	// MWISubscribers returns the phones with a live subscription to the
+	// mailbox of ext; unlike MWISubscriptions it advances no CSeq.
+	MWISubscribers(ctx context.Context, ext string, now time.Time) ([]string, error)
+	// MWIMailboxes returns the extensions whose mailbox has a live
+	// subscription.
+	MWIMailboxes(ctx context.Context, now time.Time) ([]string, error)
 }
 
 // WithMailboxes enables message-waiting indication.
@@ -147,6 +156,9 @@ func (s *Server) subscribe(req *gosip.Request) *gosip.Response {
 		// The last NOTIFY of the dialog (RFC 6665 §4.2.1.2); its row is
 		// gone, so its CSeq comes from the clock, above any counted one.
 		sub.CSeq = uint32(now.Unix() & 0x7fffffff)
+		// Without its dialog the phone is told by unsolicited NOTIFYs
+		// again, from its next REGISTER on.
+		s.mwi.forget(phone.Extension)
 		s.NotifyMailboxSoon(phone.Extension, &sub, "terminated;reason=timeout")
 		return res
 	}
@@ -193,12 +205,19 @@ func (s *Server) notifyMailbox(ctx context.Context, ext string, only *MWISubscri
 	}
 	body := messageSummary("sip:"+ext+"@"+s.cfg.Realm, newMsgs, saved)
 	now := s.now()
+	counts := mwiCounts{newMsgs, saved}
 	var subs []MWISubscription
 	if only != nil {
 		subs = []MWISubscription{*only}
 	} else if subs, err = s.mailboxes.MWISubscriptions(ctx, ext, now); err != nil {
 		s.log.Error("MWI subscriptions", "extension", ext, "error", err)
 		return
+	} else {
+		st := mailboxState{counts: counts, ok: ok, read: now}
+		for _, sub := range subs {
+			st.subscribed = append(st.subscribed, sub.Phone)
+		}
+		s.mwi.learn(ext, st)
 	}
 	subscribed := map[string]bool{}
 	done := make(chan struct{}, len(subs)+16)
@@ -222,6 +241,7 @@ func (s *Server) notifyMailbox(ctx context.Context, ext string, only *MWISubscri
 			if !ok {
 				continue
 			}
+			s.bindings.markMWI(b.AOR, b.Phone, b.Contact, mwiMark{at: now, counts: counts})
 			pending++
 			go func() { s.sendNotify(ctx, req); done <- struct{}{} }()
 		}
@@ -309,8 +329,8 @@ func (s *Server) notifyFor(target gosip.Uri, ext, phone, callID, ourTag, theirTa
 	return req
 }
 
-// sendNotify runs one NOTIFY transaction; the answer only matters for the
-// log.
+// sendNotify runs one NOTIFY transaction, once one of the mwiConcurrency
+// slots is free; the answer only matters for the log.
 func (s *Server) sendNotify(ctx context.Context, req *gosip.Request) {
 	select {
 	case s.mwiSlots <- struct{}{}:
@@ -318,6 +338,29 @@ func (s *Server) sendNotify(ctx context.Context, req *gosip.Request) {
 	case <-ctx.Done():
 		return
 	}
+	s.runNotify(ctx, req)
+}
+
+// startNotify waits for a free slot, then runs the NOTIFY transaction in a
+// goroutine that sends waits for. It returns false when ctx ended first.
+// A caller with many NOTIFYs to send thus holds back rather than leaves
+// goroutines queueing for slots.
+func (s *Server) startNotify(ctx context.Context, req *gosip.Request, sends *sync.WaitGroup) bool {
+	select {
+	case s.mwiSlots <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	sends.Add(1)
+	go func() {
+		defer sends.Done()
+		defer func() { <-s.mwiSlots }()
+		s.runNotify(ctx, req)
+	}()
+	return true
+}
+
+func (s *Server) runNotify(ctx context.Context, req *gosip.Request) {
 	ctx, cancel := context.WithTimeout(ctx, mwiTimeout)
 	defer cancel()
 	tx, err := s.proxy.client.TransactionRequest(ctx, req, noBuild)

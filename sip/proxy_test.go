@@ -175,7 +175,7 @@ func (u *testUA) serve(req *gosip.Request, from net.Addr) {
 		if inv != nil && !done {
 			u.respond(inv, a, 487, "Request Terminated")
 		}
-	case gosip.BYE, gosip.OPTIONS, gosip.INFO:
+	case gosip.BYE, gosip.OPTIONS, gosip.INFO, gosip.NOTIFY:
 		u.respond(req, from, 200, "OK")
 	}
 }

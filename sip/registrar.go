@@ -130,6 +130,11 @@ func (s *Server) bind(req *gosip.Request, phone Phone, now time.Time) *gosip.Res
 			s.metrics.registered("out_of_order")
 			return gosip.NewResponseFromRequest(req, 500, "Server Internal Error (CSeq out of order)", nil)
 		}
+		if s.mailboxes != nil {
+			// The contact's lamp is brought up to date in the
+			// background, after this answer (see mwi_refresh.go).
+			s.mwi.registered(phone.Extension, phone.Name, current, changes, now)
+		}
 	}
 
 	res := gosip.NewResponseFromRequest(req, 200, "OK", nil)

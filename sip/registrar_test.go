@@ -90,7 +90,7 @@ func (c *clock) add(d time.Duration) {
 
 const testRealm = "pbx.test"
 
-func testServer(t testing.TB, cfg Config) (*Server, *clock, *memStore) {
+func testServer(t testing.TB, cfg Config, opts ...Option) (*Server, *clock, *memStore) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)}
 	st := newMemStore()
@@ -101,7 +101,8 @@ func testServer(t testing.TB, cfg Config) (*Server, *clock, *memStore) {
 	}
 	cfg.Realm = testRealm
 	cfg.KeepaliveInterval = -1
-	s, err := NewServer(cfg, phones, st, WithClock(clk.now), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
+	opts = append([]Option{WithClock(clk.now), WithLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))}, opts...)
+	s, err := NewServer(cfg, phones, st, opts...)
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	return s, clk, st

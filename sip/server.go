@@ -176,9 +176,15 @@ type Server struct {
 	appDialogs appDialogs
 	proxy      *proxy
 	trunkReg   *trunkRegistrar
-	// mailboxes and mwiSlots serve message-waiting (see mwi.go).
+	// mailboxes, mwiSlots and mwi serve message-waiting (see mwi.go and
+	// mwi_refresh.go).
 	mailboxes Mailboxes
 	mwiSlots  chan struct{}
+	mwi       *mwiTracker
+	// serving is closed once a listener serves: requests of our own
+	// (NOTIFYs after a restart) wait for it.
+	serving     chan struct{}
+	servingOnce sync.Once
 
 	advertiseHost string
 	advertisePort int
@@ -263,6 +269,8 @@ func NewServer(cfg Config, phones PhoneDirectory, store BindingStore, opts ...Op
 	s.ua, s.srv = ua, srv
 	s.trunkReg = &trunkRegistrar{s: s, status: TrunkRegistration{State: TrunkRegOff}}
 	s.mwiSlots = make(chan struct{}, mwiConcurrency)
+	s.mwi = newMWITracker()
+	s.serving = make(chan struct{})
 	if s.proxy, err = newProxy(ua, s.reg, secret); err != nil {
 		ua.Close()
 		return nil, fmt.Errorf("sip proxy: %w", err)
@@ -301,8 +309,8 @@ func shortenTransactionRetention() {
 }
 
 // Start restores the persisted bindings and starts the background work
-// (write-behind, expiry sweep, keepalives). It returns once bindings are
-// loaded.
+// (write-behind, expiry sweep, keepalives, message-waiting). It returns
+// once bindings are loaded.
 func (s *Server) Start(ctx context.Context) error {
 	bs, err := s.store.LoadBindings(ctx, s.now())
 	if err != nil {
@@ -327,8 +335,16 @@ func (s *Server) Start(ctx context.Context) error {
 		s.wg.Add(1)
 		go s.trunkReg.run()
 	}
+	if s.mailboxes != nil {
+		s.wg.Add(2)
+		go s.mwiWorker()
+		go s.mwiRestart()
+	}
 	return nil
 }
+
+// markServing notes that a listener serves.
+func (s *Server) markServing() { s.servingOnce.Do(func() { close(s.serving) }) }
 
 // ServeUDP serves SIP on a UDP socket until it is closed.
 func (s *Server) ServeUDP(conn net.PacketConn) error {
@@ -347,6 +363,7 @@ func (s *Server) ServeUDP(conn net.PacketConn) error {
 	s.connMu.Lock()
 	s.udpConns[key] = w
 	s.connMu.Unlock()
+	s.markServing()
 	defer func() {
 		s.connMu.Lock()
 		delete(s.udpConns, key)
@@ -378,6 +395,7 @@ func udpReaders() int { return max(runtime.GOMAXPROCS(0), 2) }
 
 // ServeTCP serves SIP on a TCP listener until it is closed.
 func (s *Server) ServeTCP(l net.Listener) error {
+	s.markServing()
 	err := s.srv.ServeTCP(l)
 	if errors.Is(err, net.ErrClosed) {
 		return nil
@@ -466,6 +484,7 @@ func (s *Server) sweepLoop() {
 			ticks++
 			if ticks%30 == 0 {
 				s.guard.sweep(now)
+				s.mwi.sweep(now)
 				if n := s.proxy.calls.sweep(time.Now(), maxCallAge); n > 0 {
 					s.log.Warn("calls without a BYE ended in the call table", "count", n, "older_than", maxCallAge.String())
 				}

@@ -92,6 +92,50 @@ func (m *MWISubscriptions) ForMailbox(ctx context.Context, ext string, now time.
 	return out, nil
 }
 
+// Subscribers returns the names of the phones with a live subscription to
+// the mailbox of the user at ext. Unlike ForMailbox it only reads.
+func (m *MWISubscriptions) Subscribers(ctx context.Context, ext string, now time.Time) ([]string, error) {
+	out, err := m.strings(ctx, `SELECT DISTINCT p.name FROM mwi_subscriptions s
+		JOIN phones p ON p.id = s.phone_id JOIN users u ON u.id = p.user_id
+		WHERE u.extension = ? AND s.expires_at > ? ORDER BY p.name`, ext, now.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("MWI subscribers of mailbox %s: %w", ext, err)
+	}
+	return out, nil
+}
+
+// Mailboxes returns the extensions of the users whose mailbox has a live
+// subscription.
+func (m *MWISubscriptions) Mailboxes(ctx context.Context, now time.Time) ([]string, error) {
+	out, err := m.strings(ctx, `SELECT DISTINCT u.extension FROM mwi_subscriptions s
+		JOIN phones p ON p.id = s.phone_id JOIN users u ON u.id = p.user_id
+		WHERE s.expires_at > ? ORDER BY u.extension`, now.UnixMilli())
+	if err != nil {
+		return nil, fmt.Errorf("MWI subscribed mailboxes: %w", err)
+	}
+	return out, nil
+}
+
+func (m *MWISubscriptions) strings(ctx context.Context, q string, args ...any) ([]string, error) {
+	var out []string
+	err := m.db.view(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				return err
+			}
+			out = append(out, v)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
 // DeleteExpired removes subscriptions that expired by now.
 func (m *MWISubscriptions) DeleteExpired(ctx context.Context, now time.Time) (int64, error) {
 	var n int64

@@ -28,12 +28,22 @@ func TestMWISubscriptions(t *testing.T) {
 	require.NoError(t, mwi.Put(ctx, sub("101a", "c3", time.Hour), now))
 	require.ErrorIs(t, mwi.Put(ctx, sub("nobody", "c4", time.Hour), now), ErrNotFound)
 
+	phones, err := mwi.Subscribers(ctx, "100", now)
+	require.NoError(t, err)
+	require.Equal(t, []string{"100a", "100b"}, phones)
+	boxes, err := mwi.Mailboxes(ctx, now)
+	require.NoError(t, err)
+	require.Equal(t, []string{"100", "101"}, boxes)
+	boxes, err = mwi.Mailboxes(ctx, now.Add(2*time.Hour))
+	require.NoError(t, err)
+	require.Empty(t, boxes, "expired subscriptions do not count")
+
 	subs, err := mwi.ForMailbox(ctx, "100", now)
 	require.NoError(t, err)
 	require.Len(t, subs, 2)
 	for _, s := range subs {
 		require.Equal(t, "100", s.Extension)
-		require.EqualValues(t, 1, s.CSeq, "each NOTIFY gets the next CSeq")
+		require.EqualValues(t, 1, s.CSeq, "each NOTIFY gets the next CSeq (reading the subscribers advanced none)")
 	}
 	subs, err = mwi.ForMailbox(ctx, "100", now)
 	require.NoError(t, err)

@@ -206,6 +206,33 @@ func (v *Voicemail) Mailbox(ctx context.Context, ext string) (Mailbox, error) {
 	return out, nil
 }
 
+// MessageCounts is what a message-waiting lamp shows of a mailbox.
+type MessageCounts struct {
+	Enabled    bool // the user's voicemail_enabled
+	New, Saved int
+}
+
+// Counts returns the message counts of the mailbox of the user at ext
+// (ErrNotFound if there is no such user). Unlike Mailbox it only reads:
+// registrations of phones lead to calls of it.
+func (v *Voicemail) Counts(ctx context.Context, ext string) (MessageCounts, error) {
+	var out MessageCounts
+	err := v.db.view(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT u.voicemail_enabled,
+				(SELECT count(*) FROM voicemail_messages m WHERE m.user_id = u.id AND m.folder = ?),
+				(SELECT count(*) FROM voicemail_messages m WHERE m.user_id = u.id AND m.folder <> ?)
+			FROM users u WHERE u.extension = ?`, FolderNew, FolderNew, ext).Scan(&out.Enabled, &out.New, &out.Saved)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %s: %w", ext, ErrNotFound)
+		}
+		return err
+	})
+	if err != nil {
+		return MessageCounts{}, fmt.Errorf("message counts of user %s: %w", ext, err)
+	}
+	return out, nil
+}
+
 // UpdateMailbox applies upd to the mailbox of the user at ext.
 func (v *Voicemail) UpdateMailbox(ctx context.Context, ext string, upd MailboxUpdate) (Mailbox, error) {
 	var out Mailbox

@@ -80,6 +80,11 @@ func TestMessagesLifecycle(t *testing.T) {
 	require.Equal(t, 1, box.NewMessages)
 	require.Equal(t, 1, box.SavedMessages)
 	require.EqualValues(t, 2000, box.UsedBytes)
+	counts, err := vm.Counts(ctx, "100")
+	require.NoError(t, err)
+	require.Equal(t, MessageCounts{Enabled: box.Enabled, New: 1, Saved: 1}, counts, "the lamp's counts are the mailbox's")
+	_, err = vm.Counts(ctx, "199")
+	require.ErrorIs(t, err, ErrNotFound)
 
 	list, err := vm.Messages(ctx, "100", "", false)
 	require.NoError(t, err)
