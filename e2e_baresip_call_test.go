@@ -40,6 +40,15 @@ func renderBaresipTemplate(t *testing.T, tmpl, dst string, data any) {
 // when the test ends.
 func startBaresipPhone(ctx context.Context, t *testing.T, e *testEngine, phone, password, answerMode string) *baresipPhone {
 	t.Helper()
+	return startBaresipPhoneWith(ctx, t, e, phone, password, answerMode, "call_config.tmpl", nil)
+}
+
+// startBaresipPhoneWith is startBaresipPhone with another configuration
+// template of testdata/baresip, given extra fields besides Listen, Console
+// and ModulePath.
+func startBaresipPhoneWith(ctx context.Context, t *testing.T, e *testEngine, phone, password, answerMode,
+	config string, extra map[string]any) *baresipPhone {
+	t.Helper()
 	bin := requireTool(t, "baresip")
 	dir := t.TempDir()
 	p := &baresipPhone{
@@ -48,11 +57,15 @@ func startBaresipPhone(ctx context.Context, t *testing.T, e *testEngine, phone, 
 		out:     &lockedBuffer{},
 		exited:  make(chan error, 1),
 	}
-	renderBaresipTemplate(t, "call_config.tmpl", filepath.Join(dir, "config"), map[string]any{
+	data := map[string]any{
 		"Listen":     hostPort("127.0.0.1", freePort(t, "127.0.0.1")),
 		"Console":    p.console,
 		"ModulePath": baresipModulePath(t),
-	})
+	}
+	for k, v := range extra {
+		data[k] = v
+	}
+	renderBaresipTemplate(t, config, filepath.Join(dir, "config"), data)
 	renderBaresipTemplate(t, "call_accounts.tmpl", filepath.Join(dir, "accounts"), map[string]any{
 		"Phone": phone, "Password": password, "Domain": testDomain,
 		"Server": e.sipAddr(), "RegInt": 60, "AnswerMode": answerMode,

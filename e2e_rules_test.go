@@ -21,6 +21,13 @@ func call(t *testing.T, e *testEngine, phone, password, dialled string) sipMessa
 // dialog.
 func callFrom(t *testing.T, c *sipConn, phone, password, dialled string) sipMessage {
 	t.Helper()
+	return callFromWithBody(t, c, phone, password, dialled, "")
+}
+
+// callFromWithBody is callFrom with sdp (when not empty) as the INVITE's
+// offer.
+func callFromWithBody(t *testing.T, c *sipConn, phone, password, dialled, sdp string) sipMessage {
+	t.Helper()
 	ip, port := c.localAddr().IP.String(), c.localAddr().Port
 	callID := randomKey(20)
 	uri := fmt.Sprintf("sip:%s@%s", dialled, testDomain)
@@ -32,7 +39,10 @@ func callFrom(t *testing.T, c *sipConn, phone, password, dialled string) sipMess
 		if authorization != "" {
 			fmt.Fprintf(&b, "Proxy-Authorization: %s\r\n", authorization)
 		}
-		b.WriteString("Content-Length: 0\r\n\r\n")
+		if sdp != "" {
+			b.WriteString("Content-Type: application/sdp\r\n")
+		}
+		fmt.Fprintf(&b, "Content-Length: %d\r\n\r\n%s", len(sdp), sdp)
 		return b.String()
 	}
 	ack := func(cseq int, branch string, res sipMessage) {

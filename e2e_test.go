@@ -415,6 +415,11 @@ type sippRun struct {
 	Keys    map[string]string // more -key pairs
 	Args    []string          // more arguments
 	Calls   int               // -m; default 1
+	// Files are written into sipp's working directory before it starts:
+	// the audio and packet captures a scenario plays by relative name.
+	Files map[string][]byte
+	// Timeout bounds the whole run (-timeout); default 15 s.
+	Timeout time.Duration
 }
 
 type sippResult struct {
@@ -503,19 +508,25 @@ func runSipp(t *testing.T, addr string, r sippRun) sippResult {
 	if r.Calls == 0 {
 		r.Calls = 1
 	}
+	if r.Timeout == 0 {
+		r.Timeout = 15 * time.Second
+	}
 	scenario, err := filepath.Abs(filepath.Join("testdata", "sipp", r.Scenario))
 	require.NoError(t, err)
 	dir := t.TempDir()
 	msgFile := filepath.Join(dir, "messages.log")
 	errFile := filepath.Join(dir, "errors.log")
 	logFile := filepath.Join(dir, "actions.log")
+	for name, b := range r.Files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), b, 0o600))
+	}
 	args := []string{addr,
 		"-sf", scenario,
 		"-t", r.Transport,
 		"-i", r.LocalIP, "-bind_local",
 		"-p", strconv.Itoa(r.Port),
 		"-m", strconv.Itoa(r.Calls),
-		"-timeout", "15s", "-timeout_error",
+		"-timeout", strconv.Itoa(int(r.Timeout/time.Second)) + "s", "-timeout_error",
 		"-recv_timeout", "5000",
 		"-nostdin",
 		"-trace_msg", "-message_file", msgFile,
@@ -532,7 +543,7 @@ func runSipp(t *testing.T, addr string, r sippRun) sippResult {
 	}
 	args = append(args, r.Args...)
 
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), r.Timeout+15*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, args...)
 	cmd.Dir = dir

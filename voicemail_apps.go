@@ -97,7 +97,7 @@ func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSess
 	switch req.Target.Kind {
 	case routing.TargetVoicemail:
 		c.deposit = ivr.NewDeposit(a.store, ivr.DepositConfig{
-			Extension: req.Target.To, CallerNumber: req.Caller.Number, CallerName: req.Caller.Name,
+			Extension: req.Target.To, CallerNumber: callerNumber(req.Caller), CallerName: req.Caller.Name,
 			ReceivedAt: now, Busy: req.Busy,
 		})
 		c.app = c.deposit
@@ -105,6 +105,17 @@ func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSess
 		c.app = ivr.NewAccess(a.store, ivr.AccessConfig{Extension: req.Target.To, Now: now, Location: time.Local})
 	}
 	return c, nil
+}
+
+// callerNumber is the number a message is from: for a caller who
+// authenticated as one of this PBX's phones, the user's extension (such a
+// phone's From names the phone, "1002a", which nobody can call back, and
+// is whatever the phone put there); else the caller ID the call came with.
+func callerNumber(c sip.Caller) string {
+	if c.Extension != "" && !c.FromTrunk {
+		return c.Extension
+	}
+	return c.Number
 }
 
 // voiceCall is one call a voicemail application serves.
