@@ -427,7 +427,7 @@ func (s *Session) handle(b []byte, from netip.AddrPort) {
 		s.stats.discarded.Add(1)
 		return
 	}
-	if !s.acceptFrom(from, now, class != ptUnknown) {
+	if !s.acceptFrom(from, now, class, pkt.SSRC) {
 		s.stats.discarded.Add(1)
 		return
 	}
@@ -475,14 +475,21 @@ func (s *Session) syncLost() { s.stats.lost.Store(s.reorder.lost) }
 
 // acceptFrom applies symmetric RTP: the first packet of a negotiated
 // payload type latches its source as the peer, and from then on only that
-// source is heard, until it has been quiet for relatchQuiet.
-func (s *Session) acceptFrom(from netip.AddrPort, now time.Duration, known bool) bool {
+// source is heard. Once it has been quiet for relatchQuiet, audio or keys
+// from the same host (a NAT rebinding gave it another port) or of the same
+// stream (the phone moved to another network) take over; a stranger's
+// packets never do, nor does comfort noise.
+func (s *Session) acceptFrom(from netip.AddrPort, now time.Duration, class uint8, ssrc uint32) bool {
+	known := class != ptUnknown
 	if s.latched {
 		if from == s.latchedAddr {
 			s.lastFromLatch = now
 			return true
 		}
-		if !known || now-s.lastFromLatch < relatchQuiet {
+		if class != ptAudio && class != ptDTMF || now-s.lastFromLatch < relatchQuiet {
+			return false
+		}
+		if from.Addr() != s.latchedAddr.Addr() && !(s.haveSSRC && ssrc == s.ssrc) {
 			return false
 		}
 	} else if !known {

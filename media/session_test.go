@@ -3,6 +3,7 @@ package media
 import (
 	"context"
 	"errors"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -372,4 +373,33 @@ func TestSessionDTMFQueueBounded(t *testing.T) {
 	d := <-s.DTMF()
 	require.Equal(t, DTMFSourceSIPInfo, d.Source)
 	require.True(t, s.InjectDTMF(DTMF{Digit: '2'}))
+}
+
+// Once the peer is quiet, only its own host (another port: a NAT
+// rebinding) or its own stream (another host: the phone changed networks)
+// takes the audio over; a stranger's stream and comfort noise never do.
+func TestSessionRelatchOnlyToThePeer(t *testing.T) {
+	s := newTestSession(t, pcmuParams(netip.MustParseAddrPort("127.0.0.1:9")), SessionConfig{})
+	peer := newTestPeer(t)
+	peer.send(t, s.LocalAddr(), 0, 1, 160, ulawFrame(0))
+	waitFor(t, "latched", func() bool { return s.RemoteAddr() == peer.addr() })
+	time.Sleep(relatchQuiet + 100*time.Millisecond)
+
+	elsewhere, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 2)})
+	require.NoError(t, err)
+	t.Cleanup(func() { elsewhere.Close() })
+	send := func(c *net.UDPConn, pt uint8, seq uint16, ssrc uint32) {
+		b, err := rtpPacketBytes(pt, seq, uint32(seq)*160, ssrc, ulawFrame(0))
+		require.NoError(t, err)
+		_, err = c.WriteToUDPAddrPort(b, s.LocalAddr())
+		require.NoError(t, err)
+	}
+	sameHost := newTestPeer(t)
+	send(elsewhere, 0, 2, 0xBAD)      // a stranger's stream from another host
+	send(sameHost.conn, 13, 3, 0xBAD) // comfort noise from the peer's host
+	waitFor(t, "both refused", func() bool { return s.Stats().Discarded == 2 })
+	require.Equal(t, peer.addr(), s.RemoteAddr())
+
+	send(elsewhere, 0, 4, 0xCAFE) // the peer's own stream, moved
+	waitFor(t, "relatched", func() bool { return s.RemoteAddr().Addr() == netip.MustParseAddr("127.0.0.2") })
 }
