@@ -115,3 +115,114 @@ func BenchmarkG711(b *testing.B) {
 		dec = CodecPCMA.Decode(dec[:0], enc)
 	}
 }
+
+// bridgedLegs are two sessions bridged as for a call. Leg A's peer is the
+// benchmark; leg B's peer never reads, so the kernel drops what overflows
+// its socket.
+func bridgedLegs(b *testing.B, codecB Codec, cfg BridgeConfig) (legA *Session, br *Bridge, peerA *testPeer) {
+	peerA, peerB := newTestPeer(b), newTestPeer(b)
+	legA = newTestSession(b, legParams(CodecPCMU, 0, 101, peerA.addr()), SessionConfig{})
+	legB := newTestSession(b, legParams(codecB, codecB.PayloadType(), 101, peerB.addr()), SessionConfig{})
+	br, err := NewBridge(legA, legB, cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { br.Close() })
+	return legA, br, peerA
+}
+
+func speechPacket() []byte {
+	speech, _ := ReadAll(Tone(300, 20*time.Millisecond, 0.3), 0)
+	pkt, _ := rtpPacketBytes(0, 0, 0, 0xCAFE, CodecPCMU.Encode(nil, speech))
+	return pkt
+}
+
+// Relaying one 20 ms packet from one leg to the other, in the receiving
+// session's goroutine: parse, symmetric-RTP check, reorder, new RTP header,
+// payload copied or converted to A-law, sendto. One op is one packet.
+func BenchmarkBridgeRelay(b *testing.B) {
+	for _, bc := range []struct {
+		name string
+		to   Codec
+	}{{"same_law", CodecPCMU}, {"transcoded", CodecPCMA}} {
+		b.Run(bc.name, func(b *testing.B) {
+			legA, br, peerA := bridgedLegs(b, bc.to, BridgeConfig{})
+			pkt := speechPacket()
+			from := peerA.addr()
+			b.ReportAllocs()
+			b.SetBytes(int64(len(pkt)))
+			b.ResetTimer()
+			for i := range b.N {
+				binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+				binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
+				legA.handle(pkt, from)
+			}
+			b.StopTimer()
+			if got := br.Stats().AToB.Packets; got != uint64(b.N) {
+				b.Fatalf("relayed %d of %d packets", got, b.N)
+			}
+		})
+	}
+}
+
+// The same through the sockets: a phone sends to leg A, whose goroutine
+// relays to leg B's phone. Allocations are the whole process's.
+func BenchmarkBridgeRelayUDP(b *testing.B) {
+	legA, br, peerA := bridgedLegs(b, CodecPCMA, BridgeConfig{})
+	pkt := speechPacket()
+	to := legA.LocalAddr()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		binary.BigEndian.PutUint16(pkt[2:], uint16(i))
+		binary.BigEndian.PutUint32(pkt[4:], uint32(i*160))
+		if _, err := peerA.conn.WriteToUDPAddrPort(pkt, to); err != nil {
+			b.Fatal(err)
+		}
+		if i%32 == 31 { // stay within the socket buffer
+			for legA.Stats().PacketsIn < uint64(i+1) {
+				time.Sleep(10 * time.Microsecond)
+			}
+		}
+	}
+	for br.Stats().AToB.Packets < uint64(b.N) {
+		time.Sleep(10 * time.Microsecond)
+	}
+}
+
+// What the tap adds to each relayed packet: decoding it and mixing it into
+// the timeline, and the timeline's share of the WAV writes (to a real
+// file). One op is one packet, the two directions taking turns, 20 ms of
+// call every two.
+func BenchmarkBridgeTap(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "call.wav"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { f.Close() })
+	w, err := NewWAVWriter(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := newMixer(w)
+	speech, _ := ReadAll(Tone(300, 20*time.Millisecond, 0.3), 0)
+	payload := CodecPCMU.Encode(nil, speech)
+	pcm := make([]int16, 0, 160)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range b.N {
+		frame := int64(i / 2)
+		pcm = CodecPCMU.Decode(pcm[:0], payload)
+		m.add(i%2, uint32(frame*160), pcm, (frame+1)*160)
+		if i%10 == 9 { // the bridge's goroutine, every 100 ms
+			m.emit((frame+1)*160 - tapLatency)
+		}
+	}
+	b.StopTimer()
+	if err := w.Close(); err != nil {
+		b.Fatal(err)
+	}
+	if m.dropped.Load() != 0 {
+		b.Fatalf("%d frames dropped", m.dropped.Load())
+	}
+}

@@ -50,6 +50,15 @@ var (
 
 	// ErrInvalidDTMF reports a SIP INFO body that carries no DTMF digit.
 	ErrInvalidDTMF = errors.New("media: invalid DTMF")
+
+	// ErrSessionBusy is returned by NewBridge for a session that is
+	// playing or already bridged: stop the Play (cancel its context) or
+	// close the other bridge first.
+	ErrSessionBusy = errors.New("media: session busy")
+
+	// ErrBridgeClosed is a Bridge's Err after Close, when neither of its
+	// sessions ended first.
+	ErrBridgeClosed = errors.New("media: bridge closed")
 )
 
 // SIPStatus returns the SIP response code that answers an INVITE failing

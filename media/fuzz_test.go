@@ -82,3 +82,25 @@ func FuzzSessionPacket(f *testing.F) {
 		sink.mu.Unlock()
 	})
 }
+
+// Whatever arrives on a bridged leg, relaying it (audio, events, the tap)
+// does not panic.
+func FuzzBridgePacket(f *testing.F) {
+	b, _ := rtpPacketBytes(0, 1, 160, 7, ulawFrame(100))
+	f.Add(b)
+	b, _ = rtpPacketBytes(101, 2, 160, 7, eventPayload(5, true, 800))
+	f.Add(b)
+	b, _ = rtpPacketBytes(101, 3, 480, 7, []byte{200, 0, 0})
+	f.Add(b)
+	discard := netip.MustParseAddrPort("127.0.0.1:9")
+	a := newTestSession(f, pcmuParams(discard), SessionConfig{})
+	other := newTestSession(f, Params{Codec: CodecPCMA, PayloadType: 8, DTMFPayloadType: 96, LocalDTMFPayloadType: 96, Remote: discard}, SessionConfig{})
+	br, err := NewBridge(a, other, BridgeConfig{Tap: &pcmSink{fail: errTest}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { br.Close() })
+	f.Fuzz(func(t *testing.T, pkt []byte) {
+		a.handle(pkt, discard)
+	})
+}

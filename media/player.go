@@ -25,7 +25,9 @@ type Source interface {
 //
 // When the negotiated direction has us not sending (hold), Play still takes
 // the time the audio lasts but sends nothing. Only one Play runs at a time;
-// another waits for it.
+// another waits for it, and a Play on a session a Bridge holds waits for the
+// bridge to end (its sequence numbers and timestamps then continue the
+// bridge's).
 //
 // Play returns nil when src ended, ctx.Err(), the session's Err, or src's
 // read error.

@@ -20,6 +20,7 @@ type packetKind uint8
 const (
 	kindUnknown packetKind = iota
 	kindAudio
+	kindEvent // RFC 4733 telephone-event
 	kindOther
 )
 

@@ -93,8 +93,15 @@ type Session struct {
 	lastRx   atomic.Int64 // time since start of the last accepted packet
 	expectRx atomic.Bool  // whether the peer is meant to send
 	sendTo   atomic.Pointer[netip.AddrPort]
-	dtmf     chan DTMF
-	stats    struct {
+	// sendParams mirrors params for senders that must not take rxMu: a
+	// Bridge relaying into this session from the other leg's receiver.
+	sendParams atomic.Pointer[Params]
+	// relay is the Bridge direction this session's audio and digits feed,
+	// nil when it is not bridged. It is set and cleared with rxMu held, so
+	// deliver sees a stable value; emitDTMF reads it without rxMu.
+	relay atomic.Pointer[relayDir]
+	dtmf  chan DTMF
+	stats struct {
 		packetsIn, bytesIn, packetsOut, bytesOut  atomic.Uint64
 		lost, late, dup, discarded, dtmf, dropped atomic.Uint64
 	}
@@ -203,6 +210,8 @@ func (s *Session) setParams(p Params) {
 		s.ptClass[p.LocalDTMFPayloadType] = ptDTMF
 	}
 	s.ptClass[p.PayloadType] = ptAudio
+	sp := p
+	s.sendParams.Store(&sp)
 	if p.Remote != old.Remote || !s.latched {
 		s.latched = false
 		if p.Remote.IsValid() {
@@ -255,11 +264,15 @@ func (s *Session) RemoteAddr() netip.AddrPort {
 
 // DTMF delivers the digits the peer sends, RFC 4733 and injected ones, in
 // arrival order. Up to 32 wait; more are dropped until someone reads.
+// While a Bridge holds the session its digits go to the bridge instead
+// (Bridge.DTMF), so none are left over from the conversation when the leg
+// returns to a prompt.
 func (s *Session) DTMF() <-chan DTMF { return s.dtmf }
 
 // InjectDTMF queues a digit that came another way (a SIP INFO request, see
 // ParseDTMFInfo) as if it had come in RTP. It reports false when the queue
-// is full and the digit was dropped.
+// is full and the digit was dropped. On a bridged leg the bridge takes it
+// and plays it to the other leg as RFC 4733 events.
 func (s *Session) InjectDTMF(d DTMF) bool {
 	if d.Source == DTMFSourceUnknown {
 		d.Source = DTMFSourceSIPInfo
@@ -268,6 +281,18 @@ func (s *Session) InjectDTMF(d DTMF) bool {
 }
 
 func (s *Session) emitDTMF(d DTMF) bool {
+	if r := s.relay.Load(); r != nil {
+		// A bridged leg's digits go to the bridge, not to a queue nobody
+		// reads until the bridge ends.
+		if taken, ok := r.digit(d); taken {
+			if ok {
+				s.stats.dtmf.Add(1)
+			} else {
+				s.stats.dropped.Add(1)
+			}
+			return ok
+		}
+	}
 	select {
 	case s.dtmf <- d:
 		s.stats.dtmf.Add(1)
@@ -442,6 +467,9 @@ func (s *Session) handle(b []byte, from netip.AddrPort) {
 			s.reorder.reset()
 			s.events = eventDecoder{}
 			s.haveTS = false
+			if r := s.relay.Load(); r != nil {
+				r.restart()
+			}
 		}
 		s.haveSSRC, s.ssrc = true, pkt.SSRC
 	}
@@ -451,6 +479,7 @@ func (s *Session) handle(b []byte, from netip.AddrPort) {
 	case ptAudio:
 		kind = kindAudio
 	case ptDTMF:
+		kind = kindEvent
 		// Digits are reported on arrival, ahead of the audio around them,
 		// so a prompt stops at once; the packet still takes its place in
 		// the sequence.
@@ -504,6 +533,9 @@ func (s *Session) acceptFrom(from netip.AddrPort, now time.Duration, class uint8
 
 // deliver receives packets from the reorder buffer in sequence order.
 func (s *Session) deliver(kind packetKind, ts uint32, payload []byte) {
+	if r := s.relay.Load(); r != nil {
+		r.packet(s.params.Codec, kind, ts, payload)
+	}
 	if kind != kindAudio {
 		return
 	}
