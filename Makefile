@@ -24,13 +24,16 @@ test: vet
 test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
-# Go benchmarks of the hot paths, then the sipp REGISTER load and the call
-# load through the proxy against a real server (registrations and calls per
-# second, failures, peak memory, memory after the load).
+# Go benchmarks of the hot paths, then the sipp REGISTER load, the call
+# load through the proxy and concurrent voicemail deposits against a real
+# server (registrations and calls per second, failures, peak memory, memory
+# after the load; recordings held at once with their RTP loss, CPU and
+# memory per recording).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 	./scripts/bench-sip.sh
 	./scripts/bench-call.sh
+	./scripts/bench-voicemail.sh
 
 # Regenerates prompts/en/*.wav from prompts/prompts.txt (needs espeak-ng and
 # sox); commit the list and the files together.

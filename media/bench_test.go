@@ -226,3 +226,36 @@ func BenchmarkBridgeTap(b *testing.B) {
 		b.Fatalf("%d frames dropped", m.dropped.Load())
 	}
 }
+
+// Encoding one 20 ms frame into a WAV file's buffer, and writing the
+// buffer out when it is full (to a real file, as a recording does).
+func BenchmarkWAVWritePCM(b *testing.B) {
+	f, err := os.Create(filepath.Join(b.TempDir(), "bench.wav"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	w, err := NewWAVWriter(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pcm, _ := ReadAll(Tone(400, 20*time.Millisecond, 0.3), 0)
+	b.ReportAllocs()
+	b.SetBytes(int64(2 * len(pcm)))
+	for b.Loop() {
+		if err := w.WritePCM(pcm); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Judging one 20 ms frame for silence, as a recording does for every
+// packet.
+func BenchmarkSilenceDetector(b *testing.B) {
+	d := NewSilenceDetector(0, 0)
+	pcm, _ := ReadAll(Tone(400, 20*time.Millisecond, 0.3), 0)
+	b.ReportAllocs()
+	for b.Loop() {
+		d.Write(pcm)
+	}
+}

@@ -40,7 +40,10 @@ type SilenceDetector struct {
 	threshold float64 // mean square
 	window    int
 
-	sum    float64
+	// sum of the squared samples of the window so far, exact as an
+	// integer (a window of int16 squares cannot overflow it) and cheaper
+	// than float64: the detector sees every sample of every recording.
+	sum    int64
 	filled int
 	run    int // samples in the current run of silent windows
 	heard  bool
@@ -66,14 +69,18 @@ func NewSilenceDetector(thresholdDBFS float64, window time.Duration) *SilenceDet
 func (d *SilenceDetector) Write(pcm []int16) {
 	for len(pcm) > 0 {
 		k := min(len(pcm), d.window-d.filled)
+		// A local sum stays in a register; the field would be stored and
+		// loaded again for every sample.
+		sum := d.sum
 		for _, s := range pcm[:k] {
-			v := float64(s)
-			d.sum += v * v
+			v := int64(s)
+			sum += v * v
 		}
+		d.sum = sum
 		d.filled += k
 		pcm = pcm[k:]
 		if d.filled == d.window {
-			if d.sum/float64(d.window) < d.threshold {
+			if float64(d.sum)/float64(d.window) < d.threshold {
 				d.run += d.window
 			} else {
 				d.run, d.heard = 0, true

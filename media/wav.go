@@ -86,8 +86,13 @@ func (w *WAVWriter) WritePCM(pcm []int16) error {
 	}
 	for len(pcm) > 0 {
 		k := min(len(pcm), (cap(w.buf)-len(w.buf))/2)
-		for _, s := range pcm[:k] {
-			w.buf = binary.LittleEndian.AppendUint16(w.buf, uint16(s))
+		// Encoded in place into the buffer's spare capacity: appending
+		// sample by sample would check the capacity for each one.
+		n := len(w.buf)
+		w.buf = w.buf[:n+2*k]
+		out := w.buf[n:]
+		for i, s := range pcm[:k] {
+			binary.LittleEndian.PutUint16(out[2*i:], uint16(s))
 		}
 		pcm = pcm[k:]
 		w.data += 2 * int64(k)

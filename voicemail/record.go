@@ -12,8 +12,6 @@ import (
 )
 
 const (
-	// recordCheck is how often a recording looks at the wall clock.
-	recordCheck = 200 * time.Millisecond
 	// maxDurationGrace is how far past Record.MaxDuration the wall clock
 	// may run before a recording whose audio stopped coming ends anyway.
 	maxDurationGrace = 2 * time.Second
@@ -93,8 +91,20 @@ func (c *callRun) recordTo(ctx context.Context, f *os.File, a ivr.Record) (ivr.R
 
 // waitRecording waits for the end of a recording.
 func (c *callRun) waitRecording(ctx context.Context, a ivr.Record, rec *media.Recorder, sink *recordSink) (ivr.StopReason, rune) {
-	tick := time.NewTicker(recordCheck)
-	defer tick.Stop()
+	// The recorder counts the audio it is given; audio that stops coming
+	// (silence suppression, a phone putting us on hold) never takes it to
+	// its limits, so the wall clock stands in: one timer, set to the
+	// earliest moment the clock could end the recording. While audio flows
+	// it fires once per silence timeout; a periodic check would wake every
+	// recording several times a second, thousands of wake-ups a second on
+	// a busy server.
+	var timer *time.Timer
+	var clock <-chan time.Time // nil (never ready) when a has no limit
+	if d, ok := wallLimit(a, sink, time.Now()); ok {
+		timer = time.NewTimer(d)
+		defer timer.Stop()
+		clock = timer.C
+	}
 	for {
 		select {
 		case d := <-c.sess.DTMF():
@@ -112,19 +122,39 @@ func (c *callRun) waitRecording(ctx context.Context, a ivr.Record, rec *media.Re
 		case <-ctx.Done():
 			c.checkGone(ctx)
 			return ivr.StopHangUp, 0
-		case <-tick.C:
-			// The recorder counts the audio it is given; audio that stops
-			// coming (silence suppression, a phone putting us on hold)
-			// never takes it to its limits, so the wall clock stands in.
-			now := time.Now()
+		case now := <-clock:
 			if a.MaxDuration > 0 && now.Sub(sink.started) >= a.MaxDuration+maxDurationGrace {
 				return ivr.StopMaxDuration, 0
 			}
 			if a.SilenceTimeout > 0 && now.Sub(sink.lastWrite()) >= a.SilenceTimeout {
 				return ivr.StopSilence, 0
 			}
+			// Audio came since the timer was set: the silence limit moved.
+			d, _ := wallLimit(a, sink, now)
+			timer.Reset(d)
 		}
 	}
+}
+
+// wallLimit is how long after now the wall clock could end a recording:
+// at its maximum length plus maxDurationGrace, or SilenceTimeout after the
+// last audio, whichever comes first; false when a has neither limit.
+func wallLimit(a ivr.Record, sink *recordSink, now time.Time) (time.Duration, bool) {
+	var at time.Time
+	if a.MaxDuration > 0 {
+		at = sink.started.Add(a.MaxDuration + maxDurationGrace)
+	}
+	if a.SilenceTimeout > 0 {
+		if quiet := sink.lastWrite().Add(a.SilenceTimeout); at.IsZero() || quiet.Before(at) {
+			at = quiet
+		}
+	}
+	if at.IsZero() {
+		return 0, false
+	}
+	// At least a millisecond: a limit reached already is seen when the
+	// timer fires.
+	return max(at.Sub(now), time.Millisecond), true
 }
 
 // recordSink passes the caller's audio to a recorder and notes when audio

@@ -60,6 +60,14 @@ func TestRecord(t *testing.T) {
 			reason: ivr.StopSilence, length: 400 * time.Millisecond, tone: 400 * time.Millisecond,
 		},
 		{
+			// The wall clock's silence limit moves with the audio: still
+			// talking when it is first checked, the caller is not cut off.
+			name:   "audio stops coming after the silence timeout",
+			record: ivr.Record{MaxDuration: 10 * time.Second, SilenceTimeout: 500 * time.Millisecond, StopKeys: "#"},
+			say:    tone(900 * time.Millisecond),
+			reason: ivr.StopSilence, length: 900 * time.Millisecond, tone: 900 * time.Millisecond,
+		},
+		{
 			name:   "nothing said",
 			record: ivr.Record{MaxDuration: 10 * time.Second, SilenceTimeout: 500 * time.Millisecond, StopKeys: "#"},
 			say:    media.Silence(800 * time.Millisecond),

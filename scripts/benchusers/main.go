@@ -3,7 +3,8 @@
 // (zero-padded to max(4, digits(n-1))) whose SIP password is PASSPREFIX+i,
 // the scheme of the bench harness's users.csv. With a digits-only prefix the
 // user's extension is the phone name (so that calls to sip:PREFIX+i reach
-// it); otherwise it is 20000+i.
+// it); otherwise it is 20000+i. With -voicemail every user's voicemail is
+// on: a call to a user whose phone is not registered goes to the mailbox.
 //
 //	go run ./scripts/benchusers -db bench.db -n 10000
 package main
@@ -27,14 +28,15 @@ func main() {
 	prefix := flag.String("user-prefix", "u", "phone name prefix")
 	passPrefix := flag.String("pass-prefix", "benchpass", "SIP password prefix (passwords need 8 characters)")
 	unlimited := flag.Bool("unlimited-call-paths", false, "no call path limit (a load whose calls overlap is not refused as busy)")
+	voicemail := flag.Bool("voicemail", false, "voicemail on for every user")
 	flag.Parse()
-	if err := run(*db, *n, *prefix, *passPrefix, *unlimited); err != nil {
+	if err := run(*db, *n, *prefix, *passPrefix, *unlimited, *voicemail); err != nil {
 		fmt.Fprintln(os.Stderr, "benchusers:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path string, n int, prefix, passPrefix string, unlimited bool) error {
+func run(path string, n int, prefix, passPrefix string, unlimited, voicemail bool) error {
 	ctx := context.Background()
 	db, err := store.Open(ctx, path)
 	if err != nil {
@@ -55,7 +57,7 @@ func run(path string, n int, prefix, passPrefix string, unlimited bool) error {
 				if isDigits(prefix) {
 					ext = prefix + digits
 				}
-				_, err := db.Users().Create(ctx, store.NewUser{User: store.User{Extension: ext, FirstName: "Bench", LastName: digits}})
+				_, err := db.Users().Create(ctx, store.NewUser{User: store.User{Extension: ext, FirstName: "Bench", LastName: digits, VoicemailEnabled: voicemail}})
 				if err != nil && !errors.Is(err, store.ErrConflict) {
 					select {
 					case errc <- fmt.Errorf("user %s: %w", ext, err):
