@@ -189,7 +189,23 @@ func usedBytes(ctx context.Context, tx *sql.Tx, uid int64) (int64, error) {
 // no such user); a user whose mailbox was never touched has the defaults.
 func (v *Voicemail) Mailbox(ctx context.Context, ext string) (Mailbox, error) {
 	var out Mailbox
-	err := v.db.updateState(ctx, func(tx *sql.Tx) error {
+	// Only read while the mailbox exists (every call to voicemail asks):
+	// the single writer is for filing messages.
+	err := v.db.view(ctx, func(tx *sql.Tx) error {
+		uid, err := userID(ctx, tx, ext)
+		if err != nil {
+			return err
+		}
+		out, err = readBox(ctx, tx, uid, ext)
+		return err
+	})
+	if err == nil {
+		return out, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return Mailbox{}, fmt.Errorf("mailbox of user %s: %w", ext, err)
+	}
+	err = v.db.updateState(ctx, func(tx *sql.Tx) error {
 		uid, err := userID(ctx, tx, ext)
 		if err != nil {
 			return err
