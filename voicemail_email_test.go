@@ -207,6 +207,14 @@ func (e *mailEnv) addUser(t *testing.T, ext, mode string, emails ...string) {
 // file stores a message the way a deposit does and tells the mailer.
 func (e *mailEnv) file(t *testing.T, ext string, wav []byte) store.Message {
 	t.Helper()
+	msg := e.add(t, ext, wav)
+	e.mailer.filed(ext, msg)
+	return msg
+}
+
+// add stores a message without telling the mailer.
+func (e *mailEnv) add(t *testing.T, ext string, wav []byte) store.Message {
+	t.Helper()
 	ctx := context.Background()
 	key := blob.NewKey("voicemail/"+ext, ".wav")
 	_, err := e.blobs.Put(ctx, key, bytes.NewReader(wav))
@@ -214,7 +222,6 @@ func (e *mailEnv) file(t *testing.T, ext string, wav []byte) store.Message {
 	msg, err := e.db.Voicemail().AddMessage(ctx, ext, store.NewMessage{CallerNumber: "+14155550100", CallerName: "Grace Hopper",
 		ReceivedAt: time.Date(2026, 11, 25, 15, 4, 5, 0, time.UTC), Duration: time.Second, SizeBytes: int64(len(wav)), AudioKey: key})
 	require.NoError(t, err)
-	e.mailer.filed(ext, msg)
 	return msg
 }
 
@@ -426,8 +433,9 @@ func TestVoicemailEmailNothingToSend(t *testing.T) {
 	e.file(t, "1001", testWAV())
 	e.file(t, "1002", testWAV())
 	// A message for a user who wants email, deleted before its turn.
-	gone := e.file(t, "1003", testWAV())
+	gone := e.add(t, "1003", testWAV())
 	require.NoError(t, e.db.Voicemail().DeleteMessage(context.Background(), "1003", gone.ID))
+	e.mailer.filed("1003", gone)
 	e.mailer.Close() // sends what is queued, then returns
 
 	e2 := newMailEnv(t)
