@@ -257,8 +257,8 @@ func (b *adminBackend) Audio(ctx context.Context, ext, kind string, id int64) (i
 	return rc, size, err
 }
 
-// audioStore is the blob store of voicemail audio and the sweeper that
-// deletes the audio of deleted rows.
+// audioStore is the blob store of voicemail audio and call recordings, and
+// the sweeper that deletes the audio of deleted rows.
 type audioStore struct {
 	blobs blob.Store
 	db    *store.DB

@@ -31,6 +31,10 @@
 //	GET    /api/v1/users/{extension}/allow-block
 //	PUT    /api/v1/users/{extension}/allow-block         replaces both lists and the flag
 //	GET    /api/v1/users/{extension}/explain?from=&at=   the decision a call would get
+//	GET    /api/v1/recordings?extension=&from=&to=&limit=&after=  {"recordings": [...], "next": cursor}, newest first
+//	GET    /api/v1/recordings/{id}
+//	GET    /api/v1/recordings/{id}/audio                 audio/wav
+//	DELETE /api/v1/recordings/{id}                       204
 //
 // /healthz and /metrics need no token.
 //

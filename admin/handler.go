@@ -115,6 +115,7 @@ func NewHandler(cfg Config) http.Handler {
 	s.api("GET /api/v1/users/{extension}/explain", s.explain)
 	s.api("GET /api/v1/calls", s.listCalls)
 	s.voicemailRoutes()
+	s.recordingRoutes()
 	s.provisioningRoutes()
 	if cfg.Provision != nil {
 		// Phones fetch their files with HTTP digest of their own: no

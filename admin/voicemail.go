@@ -115,12 +115,18 @@ type vmHandler func(vb VoicemailBackend, w http.ResponseWriter, r *http.Request)
 // withVM serves h with the backend's voicemail side, or 404 when the
 // backend has none.
 func (s *server) withVM(h vmHandler) handlerFunc {
+	return withSide(s, "voicemail is not available", h)
+}
+
+// withSide serves h with the side B of the backend (an optional
+// interface), or 404 saying unavailable when the backend has none.
+func withSide[B any](s *server, unavailable string, h func(B, http.ResponseWriter, *http.Request) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
-		vb, ok := s.backend.(VoicemailBackend)
+		side, ok := s.backend.(B)
 		if !ok {
-			return &Error{Status: http.StatusNotFound, Message: "voicemail is not available"}
+			return &Error{Status: http.StatusNotFound, Message: unavailable}
 		}
-		return h(vb, w, r)
+		return h(side, w, r)
 	}
 }
 

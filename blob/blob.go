@@ -1,5 +1,5 @@
 // Package blob keeps audio (voicemail messages, greetings, name
-// recordings) outside the database. Rows hold keys; the bytes live here.
+// recordings, call recordings) outside the database. Rows hold keys; the bytes live here.
 // A writer puts the blob first and commits the row that names it after,
 // so a row never names audio that is not all there.
 package blob

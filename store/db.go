@@ -45,6 +45,7 @@ type DB struct {
 	rules         *AnsweringRules
 	allowBlock    *AllowBlockLists
 	voicemail     *Voicemail
+	recordings    *Recordings
 	mwi           *MWISubscriptions
 	trunks        *Trunks
 	denied        *DeniedPrefixes
@@ -77,6 +78,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	db.rules = &AnsweringRules{db: db}
 	db.allowBlock = &AllowBlockLists{db: db}
 	db.voicemail = &Voicemail{db: db}
+	db.recordings = &Recordings{db: db}
 	db.mwi = &MWISubscriptions{db: db}
 	db.trunks = &Trunks{db: db}
 	db.denied = &DeniedPrefixes{db: db}
@@ -181,6 +183,9 @@ func (db *DB) AllowBlock() *AllowBlockLists { return db.allowBlock }
 
 // Voicemail returns the repository of mailboxes, messages and greetings.
 func (db *DB) Voicemail() *Voicemail { return db.voicemail }
+
+// Recordings returns the repository of call recordings.
+func (db *DB) Recordings() *Recordings { return db.recordings }
 
 // MWI returns the repository of message-waiting subscriptions.
 func (db *DB) MWI() *MWISubscriptions { return db.mwi }

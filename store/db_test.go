@@ -85,12 +85,13 @@ func TestOpenAppliesMigrationsOnce(t *testing.T) {
 		return out
 	}
 	first := readRows(db)
-	require.Len(t, first, 5)
+	require.Len(t, first, 6)
 	require.Equal(t, "0001_init.sql", first[0].name)
 	require.Equal(t, "0002_answering_rules.sql", first[1].name)
 	require.Equal(t, "0003_trunk.sql", first[2].name)
 	require.Equal(t, "0004_voicemail.sql", first[3].name)
 	require.Equal(t, "0005_mwi.sql", first[4].name)
+	require.Equal(t, "0006_recordings.sql", first[5].name)
 	for _, table := range []string{"users", "user_emails", "phones", "settings", "registrations"} {
 		require.Equal(t, 0, tableCount(t, db, table), table)
 	}

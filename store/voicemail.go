@@ -27,8 +27,8 @@ const (
 // 110 hours of 8 kHz 16-bit audio.
 const DefaultStorageLimit int64 = 100 << 20
 
-// ErrMailboxFull is returned when a message or greeting would take a
-// mailbox past its storage limit.
+// ErrMailboxFull is returned when a message, greeting or call recording
+// would take a user's storage past its limit.
 var ErrMailboxFull = errors.New("mailbox full")
 
 // Mailbox is a user's voicemail options and what the mailbox holds.
@@ -46,8 +46,8 @@ type Mailbox struct {
 	StorageLimitBytes int64
 
 	// Read-only: the active greeting (0: the default one), the recorded
-	// name, storage used by messages, greetings and the name, and the
-	// message counts.
+	// name, storage used by messages, greetings, the name and call
+	// recordings, and the message counts.
 	ActiveGreetingID int64
 	NameKey          string
 	NameBytes        int64
@@ -181,7 +181,8 @@ func usedBytes(ctx context.Context, tx *sql.Tx, uid int64) (int64, error) {
 	err := tx.QueryRowContext(ctx, `SELECT
 		(SELECT coalesce(sum(size_bytes), 0) FROM voicemail_messages WHERE user_id = ?1) +
 		(SELECT coalesce(sum(size_bytes), 0) FROM voicemail_greetings WHERE user_id = ?1) +
-		(SELECT coalesce(sum(name_bytes), 0) FROM voicemail_boxes WHERE user_id = ?1)`, uid).Scan(&used)
+		(SELECT coalesce(sum(name_bytes), 0) FROM voicemail_boxes WHERE user_id = ?1) +
+		(SELECT coalesce(sum(size_bytes), 0) FROM call_recordings WHERE user_id = ?1)`, uid).Scan(&used)
 	return used, err
 }
 
