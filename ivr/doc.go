@@ -1,13 +1,13 @@
 // Package ivr owns the voicemail applications a caller talks to: leaving a
 // message in a user's mailbox (Deposit) and managing one's own mailbox by
-// phone (Access: *97 from one's own phone, *98 from any phone). Each is a
-// state machine that decides what the call hears and does next; a runner
+// phone (Access: *97 from one's own phone, *98 from any phone), and the
+// dial-by-name directory (Directory). Each is a state machine that decides what the call hears and does next; a runner
 // outside this package connects it to a live call and does the work.
 //
 // The package does no I/O of its own: no network, no audio, no files, no
 // clock reads (the time of the call is a parameter) and no goroutines. It
 // imports only the standard library and prompts; storage goes through the
-// Store interface, which the wiring implements over the store and blob
+// Store and DirectoryStore interfaces, which the wiring implements over the store and blob
 // packages, and tests over a fake. It must not import store, media, sip or
 // blob.
 //

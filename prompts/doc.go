@@ -95,14 +95,15 @@
 // # Directory and screening
 //
 // Directory: "dir-welcome", "dir-spell-last" (or "dir-spell-first"; * swaps,
-// announced by "dir-by-first-name" and "dir-by-last-name"), then "dir-found"
-// + Count(n, "match", "matches") and up to 8 matches per page, each "for" +
-// the recorded name (or Spell(name)) + "extension" + Digits(ext) + "press" +
-// Digits(key):
+// announced by "dir-by-first-name" and "dir-by-last-name"). The search starts
+// after three keys, # or a pause: "dir-no-match" and spell again, or
+// "dir-too-many" and one more key, or "dir-found" + Count(n, "match",
+// "matches") and the matches one at a time, each the recorded name (or
+// Spell(name)) + "extension" + Digits(ext), then:
 //
-//	1-8  call that person: "connecting-to" + name
-//	*    more names ("dir-more"; "dir-no-more" after the last page)
-//	#    spell again ("dir-again")
+//	1  call that person: "transferring"                        (dir-connect)
+//	*  the next match; "dir-no-more" after the last, and spell again (dir-more)
+//	#  spell again                                             (dir-again)
 //
 // Screening: the caller hears "screen-say-name", a tone, records, then
 // "screen-hold". The callee hears "call-from" + the recording (or
