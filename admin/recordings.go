@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 	"time"
 )
 
@@ -146,11 +145,7 @@ func (s *server) recordingAudio(rb RecordingsBackend, w http.ResponseWriter, r *
 	if err != nil {
 		return fmt.Errorf("open recording %d audio: %w", id, err)
 	}
-	defer rc.Close()
-	w.Header().Set("Content-Type", "audio/wav")
-	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.Copy(w, rc) // the status is sent; a client that goes away is its own business
+	serveWAV(w, rc, size)
 	return nil
 }
 

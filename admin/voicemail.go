@@ -348,11 +348,16 @@ func (s *server) audio(kind string) vmHandler {
 		if err != nil {
 			return fmt.Errorf("open %s audio: %w", kind, err)
 		}
-		defer rc.Close()
-		w.Header().Set("Content-Type", "audio/wav")
-		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-		w.WriteHeader(http.StatusOK)
-		_, _ = io.Copy(w, rc) // the status is sent; a client that goes away is its own business
+		serveWAV(w, rc, size)
 		return nil
 	}
+}
+
+// serveWAV sends stored audio of size bytes and closes rc.
+func serveWAV(w http.ResponseWriter, rc io.ReadCloser, size int64) {
+	defer rc.Close()
+	w.Header().Set("Content-Type", "audio/wav")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, rc) // the status is sent; a client that goes away is its own business
 }

@@ -136,16 +136,13 @@ func (t *appDialogs) remove(key string) {
 	delete(t.m, key)
 }
 
-func (t *appDialogs) len() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.m)
-}
-
 // isAppRequest reports whether an in-dialog request belongs to a dialog an
 // application answered: our tag in To, and no Route entry of ours (those
 // are dialogs the proxy record-routed).
-func isAppRequest(req *gosip.Request) bool {
+func (s *Server) isAppRequest(req *gosip.Request) bool {
+	if s.isRecordRouted(req) {
+		return false
+	}
 	to := req.To()
 	if to == nil {
 		return false
@@ -184,8 +181,9 @@ type appDialog struct {
 	cseq uint32
 }
 
-// startApp offers the call to the application for target t; true when the
-// application took it (c.app is set and the caller is to be answered).
+// startApp offers the call to the application for target t. When the
+// application takes it, c.app is set and the caller is to be answered;
+// otherwise the target's result is recorded.
 func (c *call) startApp(t routing.Target) {
 	if c.s.apps == nil || c.app != nil {
 		c.results = append(c.results, finalResult{code: 480})

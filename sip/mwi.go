@@ -291,10 +291,7 @@ func (s *Server) newNotify(target gosip.Uri, ext, phone, callID, ourTag, theirTa
 func (s *Server) notifyFor(target gosip.Uri, ext, phone, callID, ourTag, theirTag string, cseq uint32, network, event, state, contentType, body string) *gosip.Request {
 	req := gosip.NewRequest(gosip.NOTIFY, target)
 	host, port := s.localHostPort(network)
-	via := &gosip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: network, Host: host, Port: port, Params: gosip.NewParams()}
-	via.Params.Add("branch", gosip.GenerateBranch())
-	via.Params.Add("rport", "")
-	req.AppendHeader(via)
+	req.AppendHeader(s.ownVia(network))
 	mf := gosip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	account := gosip.Uri{Scheme: "sip", User: ext, Host: s.cfg.Realm, UriParams: gosip.NewParams(), Headers: gosip.NewParams()}

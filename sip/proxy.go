@@ -1472,7 +1472,7 @@ func (s *Server) parseFlow(tok string) (netA, a, netB, b string, ok bool) {
 //
 // It returns a response to send when the request is answered here instead.
 func (s *Server) forwardInDialog(req *gosip.Request) *gosip.Response {
-	if isAppRequest(req) && !s.isRecordRouted(req) {
+	if s.isAppRequest(req) {
 		return s.appRequest(req)
 	}
 	var flow string

@@ -646,7 +646,7 @@ func (s *Server) handleDatagram(laddr, raddr net.Addr, data []byte, start time.T
 			return nil
 		case m.IsAck() && isChallengeAck(m):
 			return nil
-		case m.IsAck() && hasToTag(m) && isAppRequest(m) && !s.isRecordRouted(m):
+		case m.IsAck() && hasToTag(m) && s.isAppRequest(m):
 			// The ACK of a 200 a voice application sent.
 			s.appRequest(m)
 			return nil

@@ -211,10 +211,7 @@ func (r *trunkRegistrar) request(t Trunk, expires int, credsName, creds string) 
 	aor := gosip.Uri{Scheme: "sip", User: user, Host: domain, UriParams: gosip.NewParams(), Headers: gosip.NewParams()}
 	req := gosip.NewRequest(gosip.REGISTER, gosip.Uri{Scheme: "sip", Host: domain, UriParams: gosip.NewParams(), Headers: gosip.NewParams()})
 	host, port := s.localHostPort(network)
-	via := &gosip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: network, Host: host, Port: port, Params: gosip.NewParams()}
-	via.Params.Add("branch", gosip.GenerateBranch())
-	via.Params.Add("rport", "")
-	req.AppendHeader(via)
+	req.AppendHeader(s.ownVia(network))
 	mf := gosip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
 	from := &gosip.FromHeader{Address: aor, Params: gosip.NewParams()}
@@ -320,4 +317,14 @@ func grantedExpires(res *gosip.Response, asked int) time.Duration {
 		secs = asked
 	}
 	return time.Duration(max(secs, 10)) * time.Second
+}
+
+// ownVia is the Via of a request this engine sends on its own (not one it
+// forwards): a new branch, and rport for the answer's way back.
+func (s *Server) ownVia(network string) *gosip.ViaHeader {
+	host, port := s.localHostPort(network)
+	via := &gosip.ViaHeader{ProtocolName: "SIP", ProtocolVersion: "2.0", Transport: network, Host: host, Port: port, Params: gosip.NewParams()}
+	via.Params.Add("branch", gosip.GenerateBranch())
+	via.Params.Add("rport", "")
+	return via
 }
