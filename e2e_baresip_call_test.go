@@ -68,7 +68,7 @@ func startBaresipPhoneWith(ctx context.Context, t *testing.T, e *testEngine, pho
 	renderBaresipTemplate(t, config, filepath.Join(dir, "config"), data)
 	renderBaresipTemplate(t, "call_accounts.tmpl", filepath.Join(dir, "accounts"), map[string]any{
 		"Phone": phone, "Password": password, "Domain": testDomain,
-		"Server": e.sipAddr(), "RegInt": 60, "AnswerMode": answerMode,
+		"Server": e.sipAddr(), "RegInt": 60, "AnswerMode": answerMode, "Codecs": extra["Codecs"],
 	})
 	// -t bounds baresip's own lifetime, ctx kills it if it hangs; -s
 	// traces SIP into the output shown when the test fails.

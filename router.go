@@ -31,6 +31,76 @@ type callRouter struct {
 }
 
 func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {
+	plan, err := r.route(ctx, caller, dialled, hops)
+	if err != nil || plan.Action != routing.ActionRing {
+		return plan, err
+	}
+	plan.Record, err = r.recordFor(ctx, caller, plan)
+	return plan, err
+}
+
+// recordFor lists the users who record a call: the caller's user when
+// they or the phone they call from record calls,
+// and the users the plan rings when they or one of their phones do (a
+// phone of theirs that records makes every call to them recorded,
+// whichever phone answers).
+// Calls answered by voicemail are not recorded.
+func (r *callRouter) recordFor(ctx context.Context, caller sip.Caller, plan routing.Plan) ([]string, error) {
+	phones, err := cachedValue(ctx, r.snaps.cache, "recording phones", r.snaps.db.Phones().RecordingPhones)
+	if err != nil {
+		return nil, err
+	}
+	records := func(ext string) (bool, error) {
+		u, found, err := r.snaps.user(ctx, ext)
+		if err != nil || !found {
+			return false, err
+		}
+		if u.RecordCalls {
+			return true, nil
+		}
+		for _, owner := range phones {
+			if owner == ext {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	var out []string
+	if !caller.FromTrunk && caller.Extension != "" {
+		rec, err := records(caller.Extension)
+		if err != nil {
+			return nil, err
+		}
+		if rec || phones[caller.Phone] != "" {
+			out = append(out, caller.Extension)
+		}
+	}
+	for _, st := range plan.Stages {
+		for _, t := range st.Targets {
+			if t.Kind != routing.TargetPhones && t.Kind != routing.TargetPhone {
+				continue
+			}
+			ext := t.To
+			if t.Kind == routing.TargetPhone {
+				ext = phones[t.To]
+				if ext == "" {
+					continue
+				}
+			}
+			if slices.Contains(out, ext) {
+				continue
+			}
+			if rec, err := records(ext); err != nil {
+				return nil, err
+			} else if rec {
+				out = append(out, ext)
+			}
+		}
+	}
+	return out, nil
+}
+
+func (r *callRouter) route(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {
 	if caller.FromTrunk {
 		return r.routeInbound(ctx, caller, dialled, hops)
 	}

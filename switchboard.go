@@ -184,11 +184,12 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	sipCfg.NonceSecret = secret
 	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
 	apps := &voiceApps{now: cfg.Now, log: e.log}
+	bridges := &callBridges{apps: apps, db: db, now: cfg.Now, log: e.log, metrics: newBridgeMetrics(e.registry)}
 	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now, log: e.log}
 	e.router = router
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
 		sip.WithLogger(e.log), sip.WithClock(cfg.Now), sip.WithRegisterer(e.registry), sip.WithRouter(router), sip.WithTrunk(router),
-		sip.WithMailboxes(mailboxes{db: db}), sip.WithApplications(apps))
+		sip.WithMailboxes(mailboxes{db: db}), sip.WithApplications(apps), sip.WithBridging(bridges))
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +213,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	if err := e.prepareVoicemail(apps); err != nil {
 		return nil, err
 	}
+	bridges.audio, bridges.recordings = e.audio, apps.store.recordings
 
 	if err := e.listen(); err != nil {
 		return nil, err

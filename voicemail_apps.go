@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/rand/v2"
 	"mime"
 	"net/netip"
 	"path/filepath"
@@ -59,39 +60,26 @@ func (e *sipStatusError) Error() string  { return e.text }
 func (e *sipStatusError) SIPStatus() int { return e.code }
 
 func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSession, error) {
-	ip := a.mediaIP
-	if !ip.IsValid() {
-		ip = req.LocalIP
-	}
-	if !ip.IsValid() {
-		return nil, errors.New("no local address for the call's audio")
-	}
-	bind := netip.IPv6Unspecified()
-	if ip.Is4() {
-		bind = netip.IPv4Unspecified()
-	}
-	conn, err := a.ports.Listen(bind)
+	leg, err := a.openLeg(req.LocalIP, a.log.With("call_id", req.CallID))
 	if err != nil {
 		return nil, err
 	}
-	log := a.log.With("call_id", req.CallID)
-	c := &voiceCall{apps: a, conn: conn, ip: ip, port: conn.Port(), log: log}
+	c := &voiceCall{mediaLeg: leg, apps: a}
 	if len(req.Offer) == 0 {
 		// The caller wants our offer in the 200 and answers in the ACK.
-		if c.answer, err = media.Offer(ip, conn.Port(), a.sdp); err != nil {
-			conn.Close()
+		if err := leg.makeOffer(); err != nil {
+			leg.Close()
 			return nil, err
 		}
 	} else {
-		answer, params, err := media.Answer(req.Offer, ip, conn.Port(), a.sdp)
+		params, err := leg.answerOffer(req.Offer)
 		if err != nil {
-			conn.Close()
+			leg.Close()
 			return nil, err
 		}
-		if err := c.start(params); err != nil {
+		if err := leg.start(params); err != nil {
 			return nil, err
 		}
-		c.answer = answer
 	}
 	now := a.now()
 	switch req.Target.Kind {
@@ -118,47 +106,153 @@ func callerNumber(c sip.Caller) string {
 	return c.Number
 }
 
-// voiceCall is one call a voicemail application serves.
-type voiceCall struct {
-	apps    *voiceApps
-	conn    *media.Conn    // until the session owns it
-	sess    *media.Session // nil until the answer is known
-	app     ivr.App
-	deposit *ivr.Deposit // when app leaves a message
-	ip      netip.Addr
-	port    int
-	log     *slog.Logger
+// openLeg opens the media of one call leg on a port of the pool, with
+// localIP (or the --media-address) in its SDP.
+func (a *voiceApps) openLeg(localIP netip.Addr, log *slog.Logger) (*mediaLeg, error) {
+	ip := a.mediaIP
+	if !ip.IsValid() {
+		ip = localIP
+	}
+	if !ip.IsValid() {
+		return nil, errors.New("no local address for the call's audio")
+	}
+	bind := netip.IPv6Unspecified()
+	if ip.Is4() {
+		bind = netip.IPv4Unspecified()
+	}
+	conn, err := a.ports.Listen(bind)
+	if err != nil {
+		return nil, err
+	}
+	// One o= line for the leg's whole life, its version counting our SDPs
+	// (RFC 3264 §8): some phones take a new session ID in the answer to
+	// a re-offer for a new session.
+	sdp := a.sdp
+	sdp.SessionID, sdp.SessionVersion = rand.Uint64N(1<<31)+1, 1
+	return &mediaLeg{sdp: sdp, conn: conn, ip: ip, port: conn.Port(), log: log}, nil
+}
+
+// mediaLeg is the media of one call leg: a socket of the port pool, our SDP
+// and, once the offer/answer is done, the RTP session.
+type mediaLeg struct {
+	sdp  media.SDPConfig
+	conn *media.Conn    // until the session owns it
+	sess *media.Session // nil until the answer is known
+	ip   netip.Addr
+	port int
+	log  *slog.Logger
 
 	mu     sync.Mutex // guards answer
 	answer []byte
 }
 
-// start starts the RTP session, which owns the socket from then on.
-func (c *voiceCall) start(p media.Params) error {
-	sess, err := media.NewSession(c.conn, p, media.SessionConfig{Logger: c.log})
+// makeOffer makes our SDP an offer, answered by the peer's 200 or ACK.
+func (l *mediaLeg) makeOffer() error {
+	offer, err := media.Offer(l.ip, l.port, l.sdp)
 	if err != nil {
-		c.conn.Close()
 		return err
 	}
-	c.sess, c.conn = sess, nil
+	l.setAnswer(offer)
 	return nil
 }
 
-func (c *voiceCall) Acknowledged(sdp []byte) error {
-	if c.sess != nil {
+// answerOffer answers the peer's offer: our SDP becomes the answer and the
+// parameters are those the session is to start with.
+func (l *mediaLeg) answerOffer(offer []byte) (media.Params, error) {
+	answer, params, err := media.Answer(offer, l.ip, l.port, l.sdp)
+	if err != nil {
+		return media.Params{}, err
+	}
+	l.setAnswer(answer)
+	return params, nil
+}
+
+func (l *mediaLeg) setAnswer(sdp []byte) {
+	l.mu.Lock()
+	l.answer = sdp
+	l.mu.Unlock()
+}
+
+// start starts the RTP session, which owns the socket from then on.
+func (l *mediaLeg) start(p media.Params) error {
+	sess, err := media.NewSession(l.conn, p, media.SessionConfig{Logger: l.log})
+	if err != nil {
+		l.conn.Close()
+		l.conn = nil
+		return err
+	}
+	l.sess, l.conn = sess, nil
+	return nil
+}
+
+// Acknowledged takes the peer's answer to our offer and starts the
+// session; nothing to do when the session runs already.
+func (l *mediaLeg) Acknowledged(sdp []byte) error {
+	if l.sess != nil {
 		return nil
 	}
-	p, err := media.ParseAnswer(sdp, c.apps.sdp)
+	p, err := media.ParseAnswer(sdp, l.sdp)
 	if err != nil {
 		return err
 	}
-	return c.start(p)
+	return l.start(p)
 }
 
-func (c *voiceCall) Answer() []byte {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.answer
+func (l *mediaLeg) Answer() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.answer
+}
+
+func (l *mediaLeg) Reoffer(offer []byte) ([]byte, error) {
+	if l.sess == nil {
+		return nil, &sipStatusError{code: 491, text: "the first offer is not answered yet"}
+	}
+	cfg := l.sdp
+	cfg.SessionVersion++
+	answer, params, err := media.Answer(offer, l.ip, l.port, cfg)
+	if err != nil {
+		return nil, err
+	}
+	l.sdp = cfg
+	if err := l.sess.Update(params); err != nil {
+		return nil, err
+	}
+	l.setAnswer(answer)
+	return answer, nil
+}
+
+func (l *mediaLeg) Info(contentType string, body []byte) error {
+	d, err := media.ParseDTMFInfo(contentType, body)
+	if err != nil {
+		code := 400
+		if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/dtmf-relay" && mt != "application/dtmf" {
+			code = 415
+		}
+		return &sipStatusError{code: code, text: err.Error()}
+	}
+	if l.sess != nil {
+		l.sess.InjectDTMF(d)
+	}
+	return nil
+}
+
+func (l *mediaLeg) Close() {
+	switch {
+	case l.sess != nil:
+		l.sess.Close()
+	case l.conn != nil:
+		l.conn.Close()
+		l.conn = nil
+	}
+}
+
+// voiceCall is one call a voicemail application serves.
+type voiceCall struct {
+	*mediaLeg
+	apps    *voiceApps
+	app     ivr.App
+	deposit *ivr.Deposit // when app leaves a message
 }
 
 func (c *voiceCall) Run(ctx context.Context, call sip.AppCall) {
@@ -179,46 +273,6 @@ func (c *voiceCall) Run(ctx context.Context, call sip.AppCall) {
 		args = append(args, "outcome", c.deposit.Outcome().String())
 	}
 	c.log.Info("voicemail call ended", args...)
-}
-
-func (c *voiceCall) Reoffer(offer []byte) ([]byte, error) {
-	if c.sess == nil {
-		return nil, &sipStatusError{code: 491, text: "the first offer is not answered yet"}
-	}
-	answer, params, err := media.Answer(offer, c.ip, c.port, c.apps.sdp)
-	if err != nil {
-		return nil, err
-	}
-	if err := c.sess.Update(params); err != nil {
-		return nil, err
-	}
-	c.mu.Lock()
-	c.answer = answer
-	c.mu.Unlock()
-	return answer, nil
-}
-
-func (c *voiceCall) Info(contentType string, body []byte) error {
-	d, err := media.ParseDTMFInfo(contentType, body)
-	if err != nil {
-		code := 400
-		if mt, _, _ := mime.ParseMediaType(contentType); mt != "application/dtmf-relay" && mt != "application/dtmf" {
-			code = 415
-		}
-		return &sipStatusError{code: code, text: err.Error()}
-	}
-	if c.sess != nil {
-		c.sess.InjectDTMF(d)
-	}
-	return nil
-}
-
-func (c *voiceCall) Close() {
-	if c.sess != nil {
-		c.sess.Close()
-	} else {
-		c.conn.Close()
-	}
 }
 
 // prepareVoicemail sets up what calls answered by voicemail need: the RTP

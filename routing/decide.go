@@ -136,7 +136,12 @@ type Plan struct {
 	// Screening asks the proxy to have the caller say their name before
 	// the user's phones ring.
 	Screening bool
-	Stages    []Stage
+	// Record lists the extensions of the users who record this call (the
+	// caller's and the callee's record_calls): the proxy bridges it and
+	// keeps a recording for each. Decide leaves it empty; the router
+	// fills it in.
+	Record []string
+	Stages []Stage
 	// Explanation says in short sentences why the call goes where it goes,
 	// for logs and the explain endpoint.
 	Explanation []string
@@ -163,6 +168,10 @@ func (p Plan) String() string {
 	}
 	if p.Screening {
 		b.WriteString(" screening")
+	}
+	if len(p.Record) > 0 {
+		b.WriteString(" recorded for ")
+		b.WriteString(strings.Join(p.Record, ","))
 	}
 	for i, s := range p.Stages {
 		b.WriteString("; stage ")

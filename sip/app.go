@@ -151,17 +151,30 @@ func (s *Server) isAppRequest(req *gosip.Request) bool {
 	return strings.HasPrefix(tag, appTagPrefix)
 }
 
-// appDialog is one call an application answered; this engine is the
-// caller's user agent server (RFC 3261 §12.1.1).
+// appDialog is one dialog this engine is an end of: a call an application
+// answered, where it is the caller's user agent server (RFC 3261 §12.1.1),
+// or the called leg of a bridged call, where it is the user agent client
+// (§12.1.2).
 type appDialog struct {
 	s     *Server
-	app   AppSession
 	log   *slog.Logger
 	entry callEntry
 	key   string
+	// media answers the offers and digits the peer sends in the dialog.
+	media dialogMedia
 
+	// For a call an application answered: the application, the INVITE
+	// and our 200.
+	app    AppSession
 	invite *gosip.Request
 	ok     *gosip.Response
+
+	// The dialog's identity: our From (with our tag) in the requests we
+	// send, the peer's To, the Call-ID and our Contact.
+	local   *gosip.FromHeader
+	remote  *gosip.ToHeader
+	callID  *gosip.CallIDHeader
+	contact *gosip.ContactHeader
 	// Where our requests go: the caller's Contact, through the route set
 	// its INVITE recorded, or straight to where it came from.
 	target  gosip.Uri
@@ -179,6 +192,14 @@ type appDialog struct {
 
 	mu   sync.Mutex // guards cseq
 	cseq uint32
+}
+
+// dialogMedia is what answers the session offers and digits of a dialog:
+// an AppSession, or a CalledLeg.
+type dialogMedia interface {
+	Answer() []byte
+	Reoffer(offer []byte) ([]byte, error)
+	Info(contentType string, body []byte) error
 }
 
 // startApp offers the call to the application for target t. When the
@@ -216,19 +237,38 @@ func (c *call) answerByApp() (string, int) {
 		c.app = nil
 		return outcomeCancelled, 487
 	}
+	if c.bridged {
+		c.answerApp(bridgeContact)
+		return outcomeAnswered, 200
+	}
 	kind := c.appTarget.Kind
-	c.answerApp()
+	// The caller holds a call path; the mailbox user does not.
+	c.entry.answered("", "voicemail", time.Now(), false)
+	c.answerApp("voicemail")
 	if kind == routing.TargetVoicemail {
 		return outcomeVoicemail, 200
 	}
 	return outcomeAnswered, 200
 }
 
+// newAppTag is a To or From tag of ours for a dialog this engine is an end
+// of.
+func newAppTag() string { return appTagPrefix + strings.ToLower(rand.Text()[:16]) }
+
+// localTag is our To tag towards the caller, the same in every response
+// this engine makes up for the call.
+func (c *call) localTag() string {
+	if c.tag == "" {
+		c.tag = newAppTag()
+	}
+	return c.tag
+}
+
 // answerApp answers the caller for the application that took the call and
-// hands the dialog to it.
-func (c *call) answerApp() {
+// hands the dialog to it; contactUser names it in our Contact.
+func (c *call) answerApp(contactUser string) {
 	s := c.s
-	tag := appTagPrefix + strings.ToLower(rand.Text()[:16])
+	tag := c.localTag()
 	res := gosip.NewResponseFromRequest(c.req, 200, "OK", c.app.Answer())
 	if to := res.To(); to != nil {
 		to.Params.Remove("tag")
@@ -236,7 +276,7 @@ func (c *call) answerApp() {
 	}
 	res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 	host, port := s.contactHostPort(c.req.Transport(), c.req.Source())
-	contact := gosip.Uri{Scheme: "sip", User: "voicemail", Host: host, Port: port, UriParams: gosip.NewParams()}
+	contact := gosip.Uri{Scheme: "sip", User: contactUser, Host: host, Port: port, UriParams: gosip.NewParams()}
 	if !strings.EqualFold(c.req.Transport(), "UDP") {
 		contact.UriParams.Add("transport", strings.ToLower(c.req.Transport()))
 	}
@@ -245,9 +285,16 @@ func (c *call) answerApp() {
 	markReceived(c.req, res)
 
 	d := &appDialog{
-		s: s, app: c.app, log: c.log, entry: c.entry, key: appDialogKey(c.key.callID, tag),
+		s: s, app: c.app, media: c.app, log: c.log, entry: c.entry, key: appDialogKey(c.key.callID, tag),
 		invite: c.req, ok: res, acked: make(chan struct{}), ended: make(chan struct{}), referred: make(chan int, 1),
 		network: c.req.Transport(), dest: c.req.Source(),
+		callID: c.req.CallID(), contact: res.Contact(),
+	}
+	if h := res.To(); h != nil {
+		d.local = &gosip.FromHeader{DisplayName: h.DisplayName, Address: h.Address, Params: h.Params.Clone()}
+	}
+	if h := c.req.From(); h != nil {
+		d.remote = &gosip.ToHeader{DisplayName: h.DisplayName, Address: h.Address, Params: h.Params.Clone()}
 	}
 	if ct := c.req.Contact(); ct != nil {
 		d.target = *ct.Address.Clone()
@@ -263,8 +310,6 @@ func (c *call) answerApp() {
 		d.network, d.dest = uriNetwork(&d.routes[0]), uriDestination(&d.routes[0])
 	}
 	s.appDialogs.add(d)
-	// The caller holds a call path; the mailbox user does not.
-	c.entry.answered("", "voicemail", time.Now(), false)
 	if strings.EqualFold(c.req.Transport(), "UDP") {
 		s.answers.put(answeredInviteKey(c.req), nil, s.now())
 	}
@@ -285,10 +330,7 @@ func (c *call) answerApp() {
 func (d *appDialog) run() {
 	s := d.s
 	defer s.proxy.wg.Done()
-	defer func() {
-		d.end()
-		time.AfterFunc(appLinger, func() { s.appDialogs.remove(d.key) })
-	}()
+	defer d.end()
 
 	if !d.waitAck() {
 		d.app.Close()
@@ -350,6 +392,8 @@ func (d *appDialog) end() {
 	d.endOnce.Do(func() {
 		close(d.ended)
 		d.entry.end()
+		// Retransmissions of the BYE still find it for a while.
+		time.AfterFunc(appLinger, func() { d.s.appDialogs.remove(d.key) })
 	})
 }
 
@@ -384,8 +428,7 @@ func (d *appDialog) Transfer(ctx context.Context, to string) error {
 	target := gosip.Uri{Scheme: "sip", User: to, Host: d.s.cfg.Realm}
 	code, err := d.request(ctx, gosip.REFER, func(req *gosip.Request) {
 		req.AppendHeader(gosip.NewHeader("Refer-To", "<"+target.String()+">"))
-		f := d.ok.To()
-		req.AppendHeader(gosip.NewHeader("Referred-By", "<"+f.Address.String()+">"))
+		req.AppendHeader(gosip.NewHeader("Referred-By", "<"+d.local.Address.String()+">"))
 	})
 	if err != nil {
 		return err
@@ -420,23 +463,16 @@ func (d *appDialog) request(ctx context.Context, method gosip.RequestMethod, bui
 	}
 	mf := gosip.MaxForwardsHeader(70)
 	req.AppendHeader(&mf)
-	// From and To swap: we are the callee of this dialog.
-	if h := d.ok.To(); h != nil {
-		req.AppendHeader(&gosip.FromHeader{DisplayName: h.DisplayName, Address: h.Address, Params: h.Params.Clone()})
-	}
-	if h := d.invite.From(); h != nil {
-		req.AppendHeader(&gosip.ToHeader{DisplayName: h.DisplayName, Address: h.Address, Params: h.Params.Clone()})
-	}
-	if h := d.invite.CallID(); h != nil {
-		req.AppendHeader(gosip.HeaderClone(h))
-	}
+	req.AppendHeader(&gosip.FromHeader{DisplayName: d.local.DisplayName, Address: d.local.Address, Params: d.local.Params.Clone()})
+	req.AppendHeader(&gosip.ToHeader{DisplayName: d.remote.DisplayName, Address: d.remote.Address, Params: d.remote.Params.Clone()})
+	req.AppendHeader(gosip.HeaderClone(d.callID))
 	d.mu.Lock()
 	d.cseq++
 	seq := d.cseq
 	d.mu.Unlock()
 	req.AppendHeader(&gosip.CSeqHeader{SeqNo: seq, MethodName: method})
-	if ct := d.ok.Contact(); ct != nil {
-		req.AppendHeader(gosip.HeaderClone(ct))
+	if d.contact != nil {
+		req.AppendHeader(gosip.HeaderClone(d.contact))
 	}
 	if build != nil {
 		build(req)
@@ -492,8 +528,8 @@ func (s *Server) appRequest(req *gosip.Request) *gosip.Response {
 		if body != nil {
 			res.AppendHeader(gosip.NewHeader("Content-Type", "application/sdp"))
 		}
-		if ct := d.ok.Contact(); ct != nil && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE) {
-			res.AppendHeader(gosip.HeaderClone(ct))
+		if d.contact != nil && (req.Method == gosip.INVITE || req.Method == gosip.UPDATE) {
+			res.AppendHeader(gosip.HeaderClone(d.contact))
 		}
 		return res
 	}
@@ -515,9 +551,9 @@ func (s *Server) appRequest(req *gosip.Request) *gosip.Response {
 		d.ackOnce.Do(func() { close(d.acked) })
 		if len(req.Body()) == 0 {
 			// No new offer (a session refresh): the same answer again.
-			return ok(d.app.Answer())
+			return ok(d.media.Answer())
 		}
-		answer, err := d.app.Reoffer(req.Body())
+		answer, err := d.media.Reoffer(req.Body())
 		if err != nil {
 			code := statusOf(err)
 			if code == 500 {
@@ -534,7 +570,7 @@ func (s *Server) appRequest(req *gosip.Request) *gosip.Response {
 		if len(req.Body()) == 0 {
 			return ok(nil) // a keep-alive INFO
 		}
-		if err := d.app.Info(ct, req.Body()); err != nil {
+		if err := d.media.Info(ct, req.Body()); err != nil {
 			code := statusOf(err)
 			if code == 500 {
 				code = 400

@@ -414,6 +414,15 @@ type call struct {
 	// the caller is answered for it.
 	app       AppSession
 	appTarget routing.Target
+	// tag is our To tag towards the caller once this engine answers or
+	// rings for the call itself.
+	tag string
+	// bridge is set when the engine is in the call's media path: its
+	// branches are calls of our own, bridged to the caller on answer.
+	bridge   BridgedCall
+	record   []string // the users whose record_calls bridges the call
+	bridged  bool     // a leg answered and the bridge owns the call
+	rangBack bool     // a Ringing of ours went to the caller
 }
 
 type finalResult struct {
@@ -479,6 +488,10 @@ func (c *call) run() (string, int) {
 	if plan.Action != routing.ActionRing {
 		return c.reject(plan)
 	}
+	defer c.closeBridge()
+	if code := c.openBridge(plan); code != 0 {
+		return outcomeFailed, c.finish(code, reasonPhrase(code))
+	}
 
 	c.timerC = time.NewTimer(timerC)
 	defer c.timerC.Stop()
@@ -499,6 +512,7 @@ func (c *call) run() (string, int) {
 			if next.Action != routing.ActionRing {
 				return c.reject(next)
 			}
+			c.alsoRecord(next)
 			plan, stage = next, 0
 			continue
 		}
@@ -734,6 +748,7 @@ func (c *call) startTarget(t routing.Target, hops int) {
 		case plan.Action == routing.ActionReject:
 			c.results = append(c.results, finalResult{code: plan.Code})
 		case plan.Action == routing.ActionRing && len(plan.Stages) > 0:
+			c.alsoRecord(plan)
 			now := time.Now()
 			for _, nt := range plan.Stages[0].Targets {
 				c.pending = append(c.pending, pendingTarget{t: nt, at: now.Add(nt.Delay), hops: hops + 1})
@@ -775,6 +790,10 @@ type branch struct {
 	dest    string // where requests for this contact go
 	network string // UDP or TCP
 	trunk   *Trunk // set for a branch to the provider
+	// leg is the media of a bridged call's branch: the INVITE is ours,
+	// with its offer; released by releaseLeg unless the bridge takes it.
+	leg     CalledLeg
+	legOnce sync.Once
 	// ext and phone name the phone rung ("" for the provider); forward
 	// is set for a target reached through a forward.
 	ext, phone string
@@ -880,8 +899,16 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 	if bd != nil {
 		ext, phone = bd.AOR, bd.Phone
 	}
-	for _, rr := range s.recordRoutes(c.req.Transport(), network, c.req.Source(), dest) {
-		fwd.PrependHeader(rr)
+	var leg CalledLeg
+	if c.bridge != nil {
+		var err error
+		if fwd, leg, err = c.b2bInvite(fwd, network, dest); err != nil {
+			return err
+		}
+	} else {
+		for _, rr := range s.recordRoutes(c.req.Transport(), network, c.req.Source(), dest) {
+			fwd.PrependHeader(rr)
+		}
 	}
 	fwd.PrependHeader(s.proxyVia(network, c.base))
 	fwd.SetTransport(network)
@@ -895,6 +922,9 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 	}
 
 	if !s.proxy.track() {
+		if leg != nil {
+			leg.Close()
+		}
 		return net.ErrClosed
 	}
 	// The table before the INVITE leaves: a user is busy from the moment
@@ -910,10 +940,13 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 	cancel()
 	if err != nil {
 		s.proxy.wg.Done()
+		if leg != nil {
+			leg.Close()
+		}
 		return err
 	}
 	b := &branch{c: c, gen: c.gen, fwd: fwd, tx: tx, dest: dest, network: network, trunk: trunk, wake: make(chan struct{}, 1),
-		ext: ext, phone: phone, forward: c.viaForward}
+		ext: ext, phone: phone, forward: c.viaForward, leg: leg}
 	tx.OnRetransmission(b.onRetransmission)
 	c.branches = append(c.branches, b)
 	s.proxy.metrics.started.Inc()
@@ -930,13 +963,20 @@ func (c *call) onEvent(ev branchEvent) bool {
 		if errors.Is(ev.err, gosip.ErrTransactionTimeout) {
 			code = 408 // RFC 3261 §16.8
 		}
+		b.releaseLeg()
 		c.settle(b, finalResult{code: code})
 		return false
 	}
 	switch {
 	case res.IsProvisional():
-		c.relay(res)
+		if b.leg != nil {
+			c.ringBack()
+		} else {
+			c.relay(res)
+		}
 		return false
+	case res.IsSuccess() && b.leg != nil:
+		return c.connect(b, res)
 	case res.IsSuccess():
 		if c.answered || c.cancelled.Load() {
 			c.hangUpLater(b, res)
@@ -969,6 +1009,15 @@ func (c *call) onEvent(ev branchEvent) bool {
 			// The provider refused the trunk's credentials: the caller has
 			// none to offer it.
 			c.settle(b, finalResult{code: 403})
+			return false
+		}
+		if b.leg != nil {
+			// Our own call's answer: the caller gets one of ours.
+			b.releaseLeg()
+			if code == 401 || code == 407 {
+				code = 480
+			}
+			c.settle(b, finalResult{code: code})
 			return false
 		}
 		c.settle(b, finalResult{code: code, res: res})
@@ -1199,6 +1248,7 @@ func (b *branch) deliver(res *gosip.Response, err error) {
 		if res != nil && res.IsSuccess() {
 			b.hangUp(res)
 		}
+		b.releaseLeg()
 	}
 }
 

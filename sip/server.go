@@ -173,6 +173,7 @@ type Server struct {
 	// apps answers voicemail and mailbox access; appDialogs are the calls
 	// it answered (see app.go).
 	apps       Applications
+	bridging   Bridging
 	appDialogs appDialogs
 	proxy      *proxy
 	trunkReg   *trunkRegistrar

@@ -315,3 +315,28 @@ func (r *Phones) Delete(ctx context.Context, ext, name string) error {
 	}
 	return nil
 }
+
+// RecordingPhones maps the name of every phone with record_calls to its
+// user's extension.
+func (r *Phones) RecordingPhones(ctx context.Context) (map[string]string, error) {
+	out := make(map[string]string)
+	err := r.db.view(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT p.name, u.extension FROM phones p JOIN users u ON u.id = p.user_id WHERE p.record_calls = 1`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var name, ext string
+			if err := rows.Scan(&name, &ext); err != nil {
+				return err
+			}
+			out[name] = ext
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("recording phones: %w", err)
+	}
+	return out, nil
+}
