@@ -31,6 +31,7 @@ type callBridges struct {
 	audio      *audioStore
 	recordings *recordingDir
 	metrics    *bridgeMetrics
+	settings   func(context.Context) (engineSettings, error)
 	now        func() time.Time
 	log        *slog.Logger
 }
@@ -67,7 +68,10 @@ type bridgedCall struct {
 	// with on Connect; offered says there was an offer.
 	params  media.Params
 	offered bool
-	log     *slog.Logger
+	// answeredCaller marks a call placed for a caller an application
+	// answered: their session runs already and stays theirs on Close.
+	answeredCaller bool
+	log            *slog.Logger
 
 	mu     sync.Mutex // guards record
 	record []string
@@ -117,7 +121,11 @@ func (c *bridgedCall) Connect(leg sip.CalledLeg, answer []byte, callee sip.AppCa
 	return &bridgeRun{call: c, called: called, callee: callee, who: who, record: record}, nil
 }
 
-func (c *bridgedCall) Close() { c.caller.Close() }
+func (c *bridgedCall) Close() {
+	if !c.answeredCaller {
+		c.caller.Close()
+	}
+}
 
 // bridgeRun is a bridged call once a leg answered: the caller's side, which
 // the proxy answers the caller with, and the called side.
@@ -154,6 +162,9 @@ func (r *bridgeRun) Run(ctx context.Context, call sip.AppCall) {
 		if rec, err = b.startRecording(); err != nil {
 			log.Error("call recording", "error", err)
 		}
+	}
+	if len(r.record) > 0 {
+		r.announce(ctx)
 	}
 	cfg := media.BridgeConfig{Logger: log}
 	if rec != nil {
@@ -196,6 +207,25 @@ func (r *bridgeRun) Run(ctx context.Context, call sip.AppCall) {
 	if err := b.file(fctx, rec, r.call.req, r.who, started, r.record); err != nil {
 		log.Error("file call recording", "error", err)
 	}
+}
+
+// announce tells both parties "this call may be recorded" before they are
+// connected, when the settings ask for it.
+func (r *bridgeRun) announce(ctx context.Context) {
+	st, err := r.call.b.settings(ctx)
+	if err != nil || !st.AnnounceRecording {
+		return
+	}
+	var wg sync.WaitGroup
+	for _, sess := range []*media.Session{r.call.caller.sess, r.called.sess} {
+		src, err := promptSource("call-recorded")
+		if err != nil {
+			r.call.log.Error("recording announcement", "error", err)
+			return
+		}
+		wg.Go(func() { _ = sess.Play(ctx, src) })
+	}
+	wg.Wait()
 }
 
 func bridgeEnd(err error) string {

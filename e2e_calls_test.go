@@ -137,7 +137,8 @@ func TestE2ESettingsAndConcurrentOutsideCalls(t *testing.T) {
 	require.Equal(t, map[string]any{"external_calls_per_minute": 10.0, "external_calls_concurrent": 2.0,
 		"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"},
 		"smtp":          map[string]any{"host": "", "port": 0.0, "starttls": false, "username": "", "has_password": false, "from": ""},
-		"public_url":    "", "provisioning_credentials": []any{}}, st)
+		"public_url":    "", "provisioning_credentials": []any{},
+		"directory_by_first_name": false, "announce_recording": false}, st)
 
 	for _, tc := range []struct {
 		name       string

@@ -649,14 +649,15 @@ func TestE2EVoicemailAccessSavesMessage(t *testing.T) {
 	// Keys as the user presses them: the PIN and # while "Welcome. Please
 	// enter your PIN" plays; 1 (listen) during "You have one new message
 	// and no saved messages" and the menu; 9 (save) while the message
-	// plays; # (goodbye) during "Message saved. End of messages." and the
-	// menu. A key stops the prompt it falls in.
+	// plays. A key stops the prompt it falls in. The user hangs up after
+	// "Message saved. End of messages." and the menu.
 	keys := newRTPCapture(t)
 	keys.keys(0, 200*time.Millisecond, "2468#")
 	keys.key(2*time.Second, '1')
 	keys.key(4200*time.Millisecond, '9')
-	keys.key(5300*time.Millisecond, '#')
-	answerAndBye(t, accessCall(t, e, "1001a", keys))
+	r := mediaCall(t, "uac_capture_hangup.xml", "1001a", "*97", map[string][]byte{"capture.pcap": keys.bytes()})
+	res := runSipp(t, e.sipAddr(), r)
+	requireSippOK(t, res)
 
 	waitVoiceMessage(t, notifies, "0/1", 3*time.Second)
 	require.Empty(t, e.api.messages("1001", "new"))

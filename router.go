@@ -158,8 +158,10 @@ func (r *callRouter) route(ctx context.Context, caller sip.Caller, dialled strin
 				"feature "+d.To+": mailbox "+caller.Extension), nil
 		case routing.FeatureAnyVoicemail:
 			return appPlan(routing.Target{Kind: routing.TargetMailboxAccess}, "feature "+d.To+": mailbox the caller names"), nil
+		case routing.FeatureDirectory:
+			return appPlan(routing.Target{Kind: routing.TargetDirectory}, "feature "+d.To+": the dial-by-name directory"), nil
 		}
-		return reject(480, "Temporarily Unavailable", "feature "+d.Feature.String()+" has no voice application yet"), nil
+		return reject(480, "Temporarily Unavailable", "feature "+d.Feature.String()+" has no voice application"), nil
 	}
 	return reject(404, "Not Found", d.Reason), nil
 }

@@ -34,6 +34,8 @@ const (
 	settingSMTPPassword       = "smtp.password"
 	settingSMTPFrom           = "smtp.from"
 	settingPublicURL          = "public_url"
+	settingDirectoryFirst     = "directory_by_first_name"
+	settingAnnounceRecording  = "announce_recording"
 	// settingProvisioningCredentials holds the per-site provisioning
 	// credentials as a JSON list of {username, password, site}.
 	settingProvisioningCredentials = "provisioning.credentials"
@@ -137,6 +139,8 @@ func loadSettings(ctx context.Context, db *store.DB) (engineSettings, error) {
 	st.SMTP.StartTLS = all[settingSMTPStartTLS] == "true"
 	st.SMTP.HasPassword = all[settingSMTPPassword] != ""
 	st.PublicURL = all[settingPublicURL]
+	st.DirectoryByFirstName = all[settingDirectoryFirst] == "true"
+	st.AnnounceRecording = all[settingAnnounceRecording] == "true"
 	if v := all[settingSMTPPort]; v != "" {
 		if st.SMTP.Port, err = strconv.Atoi(v); err != nil {
 			return engineSettings{}, fmt.Errorf("setting %s %q: %w", settingSMTPPort, v, err)
@@ -363,6 +367,8 @@ func (b *adminBackend) UpdateSettings(ctx context.Context, p admin.SettingsPatch
 			return admin.Settings{}, err
 		}
 	}
+	set(&st.DirectoryByFirstName, p.DirectoryByFirstName)
+	set(&st.AnnounceRecording, p.AnnounceRecording)
 	creds := cur.provisionCreds
 	if p.ProvisioningCredentials != nil {
 		if creds, err = b.provisionCredentials(ctx, *p.ProvisioningCredentials, cur.siteCreds); err != nil {
@@ -391,6 +397,8 @@ func (b *adminBackend) UpdateSettings(ctx context.Context, p admin.SettingsPatch
 		settingSMTPFrom:                st.SMTP.From,
 		settingPublicURL:               st.PublicURL,
 		settingProvisioningCredentials: credsJSON,
+		settingDirectoryFirst:          strconv.FormatBool(st.DirectoryByFirstName),
+		settingAnnounceRecording:       strconv.FormatBool(st.AnnounceRecording),
 	})
 	if err != nil {
 		return admin.Settings{}, err

@@ -185,6 +185,7 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 	e.phones = newPhoneDirectory(db.Phones(), cfg.Now)
 	apps := &voiceApps{now: cfg.Now, log: e.log}
 	bridges := &callBridges{apps: apps, db: db, now: cfg.Now, log: e.log, metrics: newBridgeMetrics(e.registry)}
+	apps.db, apps.bridges = db, bridges
 	router := &callRouter{snaps: routingSnapshots{db: db, cache: newConfigCache(db.ConfigVersion)}, now: cfg.Now, log: e.log}
 	e.router = router
 	e.sip, err = sip.NewServer(sipCfg, e.phones, bindingStore{db.Registrations()},
@@ -194,6 +195,8 @@ func New(ctx context.Context, cfg Config) (*Engine, error) {
 		return nil, err
 	}
 	router.snaps.sip = e.sip
+	apps.dialer = e.sip
+	apps.settings, bridges.settings = router.snaps.settings, router.snaps.settings
 	router.snaps.cache.log = e.log
 	router.snaps.cache.loadAll = router.snaps.loadDirectory
 

@@ -38,6 +38,12 @@ type voiceApps struct {
 	store   *ivrStore
 	now     func() time.Time
 	log     *slog.Logger
+	// For the directory and transfers: the users, the settings, the
+	// calls the engine places and their bridges.
+	db       *store.DB
+	settings func(context.Context) (engineSettings, error)
+	dialer   dialer
+	bridges  *callBridges
 }
 
 // parsePortRange reads "min-max".
@@ -64,7 +70,7 @@ func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSess
 	if err != nil {
 		return nil, err
 	}
-	c := &voiceCall{mediaLeg: leg, apps: a}
+	c := &voiceCall{mediaLeg: leg, apps: a, req: req}
 	if len(req.Offer) == 0 {
 		// The caller wants our offer in the 200 and answers in the ACK.
 		if err := leg.makeOffer(); err != nil {
@@ -89,6 +95,11 @@ func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSess
 			ReceivedAt: now, Busy: req.Busy,
 		})
 		c.app = c.deposit
+	case routing.TargetDirectory:
+		if c.app, err = a.directory(ctx); err != nil {
+			leg.Close()
+			return nil, err
+		}
 	default:
 		c.app = ivr.NewAccess(a.store, ivr.AccessConfig{Extension: req.Target.To, Now: now, Location: time.Local})
 	}
@@ -250,6 +261,7 @@ func (l *mediaLeg) Close() {
 // voiceCall is one call a voicemail application serves.
 type voiceCall struct {
 	*mediaLeg
+	req     sip.AppRequest
 	apps    *voiceApps
 	app     ivr.App
 	deposit *ivr.Deposit // when app leaves a message
@@ -257,7 +269,7 @@ type voiceCall struct {
 
 func (c *voiceCall) Run(ctx context.Context, call sip.AppCall) {
 	defer c.sess.Close()
-	err := c.apps.runner.WithLogger(c.log).Run(ctx, c.app, c.sess, call)
+	err := c.apps.runner.WithLogger(c.log).Run(ctx, c.app, c.sess, &placingCall{AppCall: call, c: c})
 	switch {
 	case err == nil:
 	case errors.Is(err, media.ErrRTPTimeout):

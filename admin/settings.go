@@ -20,6 +20,12 @@ type Settings struct {
 	// ProvisioningCredentials let desk phones fetch their provisioning
 	// files before they know their own SIP credentials.
 	ProvisioningCredentials []ProvisioningCredential `json:"provisioning_credentials"`
+	// DirectoryByFirstName has the dial-by-name directory spell first
+	// names rather than last names.
+	DirectoryByFirstName bool `json:"directory_by_first_name"`
+	// AnnounceRecording tells the far end of a recorded call "this call
+	// may be recorded" before it is connected.
+	AnnounceRecording bool `json:"announce_recording"`
 }
 
 // ProvisioningCredential is a provisioning user name shared by the phones
@@ -75,6 +81,8 @@ type SettingsPatch struct {
 	PublicURL               *string            `json:"public_url"`
 	// ProvisioningCredentials replaces the whole list.
 	ProvisioningCredentials *[]ProvisioningCredentialInput `json:"provisioning_credentials"`
+	DirectoryByFirstName    *bool                          `json:"directory_by_first_name"`
+	AnnounceRecording       *bool                          `json:"announce_recording"`
 }
 
 // FeatureCodesPatch changes some feature codes.

@@ -85,10 +85,11 @@ func (c *AccessConfig) defaults() {
 	}
 }
 
-var mainOptions = []string{"main-listen", "main-greetings", "main-name", "main-pin", "main-repeat", "main-exit"}
+var mainOptions = []string{"main-listen", "main-greetings", "main-name", "main-pin", "main-repeat", "main-directory"}
 
 // Access is a user calling into their mailbox: log in with the PIN, then
-// the main menu (1 listen, 3 greetings, 4 name, 5 PIN, * repeat, # exit)
+// the main menu (1 listen, 3 greetings, 4 name, 5 PIN, * repeat, # the
+// directory)
 // as prompts/doc.go lays it out.
 type Access struct {
 	machine
@@ -272,7 +273,8 @@ func (a *Access) mainKey(ctx context.Context, key rune) ([]Action, bool) {
 	case '*':
 		return a.mainMenu(nil), true
 	case '#':
-		return a.goodbye(), true
+		a.done = true
+		return []Action{Transfer{To: DirectoryDestination}}, true
 	}
 	return nil, false
 }

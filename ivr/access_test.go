@@ -9,7 +9,7 @@ import (
 )
 
 const (
-	mainOpts  = "main-listen main-greetings main-name main-pin main-repeat main-exit"
+	mainOpts  = "main-listen main-greetings main-name main-pin main-repeat main-directory"
 	askPIN    = "ask: welcome enter-pin | wait 5s"
 	mainMenu  = "ask: you-have two new-messages and one saved-message " + mainOpts + " | wait 5s"
 	mainAgain = "ask: " + mainOpts + " | wait 5s"
@@ -97,9 +97,9 @@ func runAccess(t *testing.T, tests []accessCase) {
 func TestAccessLogin(t *testing.T) {
 	runAccess(t, []accessCase{
 		{
-			name:  "own phone, right PIN, exit",
+			name:  "own phone, right PIN, then the directory",
 			setup: func(f *fakeStore) { f.boxes["1001"].failures = 2 },
-			steps: steps(login, []step{{keys("#"), bye}}),
+			steps: steps(login, []step{{keys("#"), "transfer directory"}}),
 			check: func(t *testing.T, f *fakeStore, a *Access) {
 				if a.Extension() != "1001" || f.boxes["1001"].failures != 0 || !a.Done() {
 					t.Errorf("extension %q, failures %d", a.Extension(), f.boxes["1001"].failures)
@@ -368,7 +368,7 @@ func TestAccessMainMenu(t *testing.T) {
 				{keys("*"), mainAgain},
 				{keys("2"), "ask: invalid-option " + mainOpts + " | wait 5s"},
 				{keys("8"), "ask: invalid-option " + mainOpts + " | wait 5s"},
-				{keys("#"), bye},
+				{keys("#"), "transfer directory"},
 			}),
 		},
 		{

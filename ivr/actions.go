@@ -122,6 +122,10 @@ type Transfer struct {
 	To string
 }
 
+// DirectoryDestination is the Transfer destination that takes the caller to
+// the dial-by-name directory.
+const DirectoryDestination = "directory"
+
 // HangUp ends the call; the application is done.
 type HangUp struct{}
 

@@ -50,7 +50,7 @@
 //	4  record your name                                      (main-name)
 //	5  change your PIN                                       (main-pin)
 //	*  hear these options again                              (main-repeat)
-//	#  exit: "goodbye" and hang up                           (main-exit)
+//	#  the dial-by-name directory                             (main-directory)
 //
 // Each message: "first-new-message", "first-saved-message" or
 // "next-message"; then, as the inbox options say, "received" + Date + "at" +

@@ -68,9 +68,11 @@ const (
 	// TargetMailboxAccess connects the caller to voicemail to manage the
 	// mailbox Target.To (their own, *97), or one they name (To empty, *98).
 	TargetMailboxAccess
+	// TargetDirectory connects the caller to the dial-by-name directory.
+	TargetDirectory
 )
 
-var targetKindNames = [...]string{"unknown", "phones", "phone", "user", "voicemail", "external", "mailbox_access"}
+var targetKindNames = [...]string{"unknown", "phones", "phone", "user", "voicemail", "external", "mailbox_access", "directory"}
 
 func (k TargetKind) String() string {
 	if k < 0 || int(k) >= len(targetKindNames) {

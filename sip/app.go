@@ -242,9 +242,13 @@ func (c *call) answerByApp() (string, int) {
 		return outcomeAnswered, 200
 	}
 	kind := c.appTarget.Kind
+	by := "voicemail"
+	if kind == routing.TargetDirectory {
+		by = "directory"
+	}
 	// The caller holds a call path; the mailbox user does not.
-	c.entry.answered("", "voicemail", time.Now(), false)
-	c.answerApp("voicemail")
+	c.entry.answered("", by, time.Now(), false)
+	c.answerApp(by)
 	if kind == routing.TargetVoicemail {
 		return outcomeVoicemail, 200
 	}

@@ -259,15 +259,17 @@ func (c *call) calledDialog(b *branch, res *gosip.Response) *appDialog {
 			s.surplus.add(branch, b)
 		}
 	}
-	ended := make(chan struct{})
-	acked := make(chan struct{})
-	close(acked)
 	d := &appDialog{
 		s: s, log: c.log, media: b.leg,
-		acked: acked, ended: ended, referred: make(chan int, 1),
+		acked: make(chan struct{}), ended: make(chan struct{}), referred: make(chan int, 1),
 		network: b.network, dest: b.dest,
 		callID: b.fwd.CallID(), contact: b.fwd.Contact(),
 		target: *b.fwd.Recipient.Clone(),
+	}
+	if c.dial != nil {
+		// A placed call is in the table until its called party's dialog
+		// ends.
+		d.entry = c.entry
 	}
 	if f := b.fwd.From(); f != nil {
 		d.local = f
@@ -290,5 +292,7 @@ func (c *call) calledDialog(b *branch, res *gosip.Response) *appDialog {
 	if cs := b.fwd.CSeq(); cs != nil {
 		d.cseq = cs.SeqNo
 	}
+	// We are the caller: there is no ACK to wait for.
+	d.ackOnce.Do(func() { close(d.acked) })
 	return d
 }

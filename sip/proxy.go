@@ -375,7 +375,7 @@ func (s *Server) listenerAddr() (gosip.Addr, bool) {
 type call struct {
 	s      *Server
 	req    *gosip.Request
-	tx     gosip.ServerTransaction
+	tx     upstream
 	log    *slog.Logger
 	caller Caller
 	base   string // loop-detection base of req
@@ -417,6 +417,8 @@ type call struct {
 	// tag is our To tag towards the caller once this engine answers or
 	// rings for the call itself.
 	tag string
+	// dial is set for a call this engine places itself (Dial).
+	dial *dialState
 	// bridge is set when the engine is in the call's media path: its
 	// branches are calls of our own, bridged to the caller on answer.
 	bridge   BridgedCall
@@ -436,7 +438,15 @@ type pendingTarget struct {
 	hops int
 }
 
-func newCall(s *Server, req *gosip.Request, tx gosip.ServerTransaction, phone Phone) *call {
+// upstream is where a call's caller is: the INVITE's server transaction, or
+// a caller this engine answered itself (Dial).
+type upstream interface {
+	OnCancel(gosip.FnTxCancel) bool
+	Respond(*gosip.Response) error
+	Done() <-chan struct{}
+}
+
+func newCall(s *Server, req *gosip.Request, tx upstream, phone Phone) *call {
 	c := &call{
 		s:        s,
 		req:      req,
@@ -477,9 +487,7 @@ func (c *call) run() (string, int) {
 	for c.req.RemoveHeader("Route") {
 	}
 
-	ctx, cancel := context.WithTimeout(c.s.ctx, 5*time.Second)
-	plan, err := c.s.router.Route(ctx, c.caller, c.req.Recipient.User, 0)
-	cancel()
+	plan, err := c.plan()
 	if err != nil {
 		c.log.Error("route call", "error", err)
 		return outcomeFailed, c.finish(500, "Server Internal Error")
@@ -519,7 +527,10 @@ func (c *call) run() (string, int) {
 		c.stage = stage
 		switch r := c.runStage(st); r {
 		case stageAnswered:
-			if c.app != nil {
+			switch {
+			case c.dial != nil:
+				return c.dialed()
+			case c.app != nil:
 				return c.answerByApp()
 			}
 			return outcomeAnswered, 200
@@ -628,7 +639,7 @@ func (c *call) runStage(st routing.Stage) stageResult {
 	defer delay.Stop()
 	for {
 		c.startDue()
-		if c.app != nil {
+		if c.app != nil || (c.dial != nil && c.dial.voicemail != nil) {
 			// An application answers: whatever else rings stops.
 			c.cancelAll("")
 			return stageAnswered
@@ -758,8 +769,12 @@ func (c *call) startTarget(t routing.Target, hops int) {
 		}
 	case routing.TargetExternal:
 		c.startTrunk(t.To)
-	case routing.TargetVoicemail, routing.TargetMailboxAccess:
+	case routing.TargetVoicemail, routing.TargetMailboxAccess, routing.TargetDirectory:
 		c.voicemail = c.voicemail || t.Kind == routing.TargetVoicemail
+		if c.dial != nil {
+			c.dialApp(t)
+			return
+		}
 		c.startApp(t)
 	default:
 		c.results = append(c.results, finalResult{code: 480})

@@ -579,3 +579,38 @@ func (r *Users) Count(ctx context.Context) (int, error) {
 	}
 	return n, nil
 }
+
+// DirectoryListing is a user the dial-by-name directory can find.
+type DirectoryListing struct {
+	Extension, FirstName, LastName string
+	// NameKey is the blob key of the user's recorded name; "" for none.
+	NameKey string
+}
+
+// Announced returns the users who chose to be announced in the audio
+// directory (announce_in_directory), by extension.
+func (r *Users) Announced(ctx context.Context) ([]DirectoryListing, error) {
+	var out []DirectoryListing
+	err := r.db.view(ctx, func(tx *sql.Tx) error {
+		rows, err := tx.QueryContext(ctx, `
+			SELECT u.extension, u.first_name, u.last_name, coalesce(b.name_key, '')
+			FROM users u LEFT JOIN voicemail_boxes b ON b.user_id = u.id
+			WHERE u.announce_in_directory = 1 ORDER BY u.extension`)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var l DirectoryListing
+			if err := rows.Scan(&l.Extension, &l.FirstName, &l.LastName, &l.NameKey); err != nil {
+				return err
+			}
+			out = append(out, l)
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, fmt.Errorf("directory listings: %w", err)
+	}
+	return out, nil
+}
