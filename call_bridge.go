@@ -150,6 +150,13 @@ func (r *bridgeRun) Close() {
 	r.callee.HangUp()
 }
 
+// decline ends the called side of a call that is not to be connected; the
+// caller's side stays.
+func (r *bridgeRun) decline() {
+	r.called.Close()
+	r.callee.HangUp()
+}
+
 // Run relays the call until either side hangs up or its audio stops, then
 // hangs up the called side and files the recording.
 func (r *bridgeRun) Run(ctx context.Context, call sip.AppCall) {

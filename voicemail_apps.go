@@ -95,6 +95,8 @@ func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSess
 			ReceivedAt: now, Busy: req.Busy,
 		})
 		c.app = c.deposit
+	case routing.TargetScreening:
+		c.screen = &screening{ext: req.Target.To, plan: &sip.DialRequest{Caller: req.Caller, To: req.Target.To, Plan: req.Plan}}
 	case routing.TargetDirectory:
 		if c.app, err = a.directory(ctx); err != nil {
 			leg.Close()
@@ -265,9 +267,14 @@ type voiceCall struct {
 	apps    *voiceApps
 	app     ivr.App
 	deposit *ivr.Deposit // when app leaves a message
+	screen  *screening   // for a screened call, in place of app
 }
 
 func (c *voiceCall) Run(ctx context.Context, call sip.AppCall) {
+	if c.screen != nil {
+		c.runScreening(ctx, call)
+		return
+	}
 	defer c.sess.Close()
 	err := c.apps.runner.WithLogger(c.log).Run(ctx, c.app, c.sess, &placingCall{AppCall: call, c: c})
 	switch {

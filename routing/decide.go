@@ -70,9 +70,12 @@ const (
 	TargetMailboxAccess
 	// TargetDirectory connects the caller to the dial-by-name directory.
 	TargetDirectory
+	// TargetScreening answers the caller of the user Target.To to ask
+	// their name, then rings the user's plan (Plan.Screening).
+	TargetScreening
 )
 
-var targetKindNames = [...]string{"unknown", "phones", "phone", "user", "voicemail", "external", "mailbox_access", "directory"}
+var targetKindNames = [...]string{"unknown", "phones", "phone", "user", "voicemail", "external", "mailbox_access", "directory", "screening"}
 
 func (k TargetKind) String() string {
 	if k < 0 || int(k) >= len(targetKindNames) {
@@ -131,6 +134,8 @@ type Plan struct {
 	// Code and Reason are the SIP answer of an ActionReject.
 	Code   int
 	Reason string
+	// Extension is the user the plan is for.
+	Extension string
 	// RuleID and RuleIndex name the active rule; RuleIndex is -1 and
 	// RuleID 0 when no rule is active.
 	RuleID    int64
@@ -250,6 +255,7 @@ type Request struct {
 func Decide(req Request) Plan {
 	d := decider{c: &req.Callee, hops: req.Hops}
 	d.p.RuleIndex = -1
+	d.p.Extension = req.Callee.Extension
 	d.p.Explanation = make([]string, 0, 4)
 
 	// Step 2.

@@ -49,6 +49,9 @@ type AppRequest struct {
 	// SDP's c= line: the advertised or listening address, else the one the
 	// host routes towards the caller from.
 	LocalIP netip.Addr
+	// Plan is, for routing.TargetScreening, the plan to ring once the
+	// caller has said their name (Dial with it).
+	Plan *routing.Plan
 }
 
 // AppSession is one call an application serves.
@@ -205,7 +208,10 @@ type dialogMedia interface {
 // startApp offers the call to the application for target t. When the
 // application takes it, c.app is set and the caller is to be answered;
 // otherwise the target's result is recorded.
-func (c *call) startApp(t routing.Target) {
+func (c *call) startApp(t routing.Target) { c.startAppWith(t, nil) }
+
+// startAppWith is startApp with the plan a screening application rings.
+func (c *call) startAppWith(t routing.Target, plan *routing.Plan) {
 	if c.s.apps == nil || c.app != nil {
 		c.results = append(c.results, finalResult{code: 480})
 		return
@@ -214,7 +220,7 @@ func (c *call) startApp(t routing.Target) {
 	defer cancel()
 	sess, err := c.s.apps.Accept(ctx, AppRequest{
 		Target: t, Caller: c.caller, CallID: c.key.callID, Busy: c.busy,
-		Offer: c.req.Body(), LocalIP: c.s.localIPFor(c.req.Transport(), c.req.Source()),
+		Offer: c.req.Body(), LocalIP: c.s.localIPFor(c.req.Transport(), c.req.Source()), Plan: plan,
 	})
 	if err != nil {
 		code := statusOf(err)
@@ -243,8 +249,11 @@ func (c *call) answerByApp() (string, int) {
 	}
 	kind := c.appTarget.Kind
 	by := "voicemail"
-	if kind == routing.TargetDirectory {
+	switch kind {
+	case routing.TargetDirectory:
 		by = "directory"
+	case routing.TargetScreening:
+		by = "screening"
 	}
 	// The caller holds a call path; the mailbox user does not.
 	c.entry.answered("", by, time.Now(), false)

@@ -496,6 +496,17 @@ func (c *call) run() (string, int) {
 	if plan.Action != routing.ActionRing {
 		return c.reject(plan)
 	}
+	if plan.Screening && c.dial == nil && c.s.apps != nil {
+		// The engine answers to ask the caller's name, then rings the
+		// plan itself; without an application it rings unscreened.
+		screened := plan
+		screened.Screening = false
+		c.startAppWith(routing.Target{Kind: routing.TargetScreening, To: plan.Extension}, &screened)
+		if c.app != nil {
+			return c.answerByApp()
+		}
+		c.results = c.results[:0]
+	}
 	defer c.closeBridge()
 	if code := c.openBridge(plan); code != 0 {
 		return outcomeFailed, c.finish(code, reasonPhrase(code))
