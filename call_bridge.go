@@ -109,7 +109,9 @@ func (c *bridgedCall) Connect(leg sip.CalledLeg, answer []byte, callee sip.AppCa
 		called.Close()
 		return nil, &sipStatusError{code: 488, text: "called party's answer: " + err.Error()}
 	}
-	if c.offered {
+	if c.offered && c.caller.sess == nil {
+		// The first branch to answer starts the caller's session; a
+		// branch asked to confirm may be declined and another follow.
 		if err := c.caller.start(c.params); err != nil {
 			called.Close()
 			return nil, err
@@ -119,6 +121,62 @@ func (c *bridgedCall) Connect(leg sip.CalledLeg, answer []byte, callee sip.AppCa
 	record := append(slices.Clone(c.req.Record), c.record...)
 	c.mu.Unlock()
 	return &bridgeRun{call: c, called: called, callee: callee, who: who, record: record}, nil
+}
+
+// confirmWait is how long an answer waits for its 1 after the question.
+const confirmWait = 8 * time.Second
+
+// Confirm plays "you have a call, to accept it press 1" to the called
+// party, twice at most, and reports whether they pressed 1; another key,
+// hanging up or silence refuses.
+func (c *bridgedCall) Confirm(ctx context.Context, answered sip.AppSession) bool {
+	run, ok := answered.(*bridgeRun)
+	if !ok {
+		return false
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-run.callee.Ended():
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	sess := run.called.sess
+	for range 2 {
+		src, err := promptSource("confirm-call")
+		if err != nil {
+			return false
+		}
+		d, err := sess.PlayUntilDigit(ctx, src)
+		if err != nil {
+			return false
+		}
+		if d.Digit == 0 {
+			wait := time.NewTimer(confirmWait)
+			select {
+			case d = <-sess.DTMF():
+			case <-wait.C:
+			case <-ctx.Done():
+			}
+			wait.Stop()
+		}
+		switch {
+		case d.Digit == '1':
+			return true
+		case d.Digit != 0, ctx.Err() != nil:
+			// Another key refuses the call.
+			return false
+		}
+	}
+	return false
+}
+
+func (c *bridgedCall) Decline(answered sip.AppSession) {
+	if run, ok := answered.(*bridgeRun); ok {
+		run.decline()
+	}
 }
 
 func (c *bridgedCall) Close() {

@@ -63,6 +63,14 @@ type BridgedCall interface {
 	// Close releases the caller's side of a call that was never
 	// connected.
 	Close()
+	// Confirm asks the called party of an answered branch (Connect's
+	// session) to press 1, and reports whether they did before a timeout,
+	// a hang-up or the end of ctx.
+	Confirm(ctx context.Context, answered AppSession) bool
+	// Decline ends the called side of a branch Connect joined that is not
+	// to be connected (no confirmation, or another branch won); the
+	// caller's side stays.
+	Decline(answered AppSession)
 }
 
 // Answerer says who answered a bridged call.
@@ -223,11 +231,7 @@ func (c *call) connect(b *branch, res *gosip.Response) bool {
 	var sess AppSession
 	var err error
 	b.legOnce.Do(func() {
-		who := Answerer{Extension: b.ext, Phone: b.phone}
-		if b.trunk != nil {
-			who.Number = b.fwd.Recipient.User
-		}
-		sess, err = c.bridge.Connect(b.leg, res.Body(), d, who)
+		sess, err = c.bridge.Connect(b.leg, res.Body(), d, c.answerer(b))
 	})
 	if err != nil {
 		c.log.Info("bridged branch answered with no usable SDP", "error", err)
@@ -246,6 +250,101 @@ func (c *call) connect(b *branch, res *gosip.Response) bool {
 	c.app = sess
 	c.appTarget = routing.Target{}
 	return true
+}
+
+// confirmBridge makes sure a branch that needs a confirmation can have it:
+// the call is bridged.
+func (c *call) confirmBridge() bool {
+	if c.bridge != nil {
+		return true
+	}
+	if c.s.bridging == nil {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(c.s.ctx, 5*time.Second)
+	defer cancel()
+	b, err := c.s.bridging.Open(ctx, BridgeRequest{
+		Caller: c.caller, CallID: c.key.callID, Dialled: c.req.Recipient.User, Offer: c.req.Body(),
+		LocalIP: c.s.localIPFor(c.req.Transport(), c.req.Source()),
+	})
+	if err != nil {
+		c.log.Info("answer confirmation unavailable: no bridge", "error", err)
+		return false
+	}
+	c.bridge = b
+	return true
+}
+
+// askConfirmation takes the 2xx of a branch whose answer must be confirmed:
+// the called party is asked to press 1 while the other branches ring on.
+func (c *call) askConfirmation(b *branch, res *gosip.Response) {
+	if c.answered || c.cancelled.Load() {
+		c.hangUpLater(b, res)
+		b.releaseLeg()
+		return
+	}
+	d := c.calledDialog(b, res)
+	if err := b.sendAck(res); err != nil {
+		c.log.Debug("ACK bridged branch", "error", err)
+	}
+	c.s.appDialogs.add(d)
+	var sess AppSession
+	var err error
+	b.legOnce.Do(func() {
+		sess, err = c.bridge.Connect(b.leg, res.Body(), d, c.answerer(b))
+	})
+	if err != nil {
+		c.log.Info("bridged branch answered with no usable SDP", "error", err)
+		go d.HangUp()
+		c.settle(b, finalResult{code: 488})
+		return
+	}
+	if !c.s.proxy.track() {
+		c.bridge.Decline(sess)
+		c.settle(b, finalResult{code: 503})
+		return
+	}
+	ctx, cancel := context.WithCancel(c.s.ctx)
+	b.stopConfirm = cancel
+	go func() {
+		defer c.s.proxy.wg.Done()
+		defer cancel()
+		ok := c.bridge.Confirm(ctx, sess)
+		select {
+		case c.events <- branchEvent{b: b, confirmed: &ok, sess: sess}:
+		case <-c.done:
+			c.bridge.Decline(sess)
+		}
+	}()
+}
+
+// onConfirmed takes the outcome of a branch's confirmation: a 1 answers the
+// call, anything else drops the branch. True when the call is answered.
+func (c *call) onConfirmed(ev branchEvent) bool {
+	b := ev.b
+	if !*ev.confirmed || c.answered || c.cancelled.Load() {
+		c.bridge.Decline(ev.sess)
+		c.settle(b, finalResult{code: 480})
+		return false
+	}
+	b.final = 200
+	c.bridged = true
+	c.entry.answered(b.ext, b.phone, time.Now(), b.trunk != nil)
+	c.answered = true
+	c.forwarded = b.forward
+	c.cancelAll(reasonCompletedElsewhere)
+	c.app = ev.sess
+	c.appTarget = routing.Target{}
+	return true
+}
+
+// answerer says who answered on branch b.
+func (c *call) answerer(b *branch) Answerer {
+	who := Answerer{Extension: b.ext, Phone: b.phone}
+	if b.trunk != nil {
+		who.Number = b.fwd.Recipient.User
+	}
+	return who
 }
 
 // calledDialog is the dialog a bridged call's branch made with its 2xx, of

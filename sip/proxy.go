@@ -421,10 +421,13 @@ type call struct {
 	dial *dialState
 	// bridge is set when the engine is in the call's media path: its
 	// branches are calls of our own, bridged to the caller on answer.
-	bridge   BridgedCall
-	record   []string // the users whose record_calls bridges the call
-	bridged  bool     // a leg answered and the bridge owns the call
-	rangBack bool     // a Ringing of ours went to the caller
+	bridge  BridgedCall
+	record  []string // the users whose record_calls bridges the call
+	bridged bool     // a leg answered and the bridge owns the call
+	// confirmNext is set while starting a target whose answer must be
+	// confirmed (a 1 pressed) before it counts.
+	confirmNext bool
+	rangBack    bool // a Ringing of ours went to the caller
 }
 
 type finalResult struct {
@@ -715,7 +718,9 @@ func (c *call) startDue() {
 			continue
 		}
 		c.pending = slices.Delete(c.pending, i, i+1)
+		c.confirmNext = p.t.Confirm
 		c.startTarget(p.t, p.hops)
+		c.confirmNext = false
 	}
 }
 
@@ -820,6 +825,10 @@ type branch struct {
 	// with its offer; released by releaseLeg unless the bridge takes it.
 	leg     CalledLeg
 	legOnce sync.Once
+	// confirm asks whoever answers to press 1 first; stopConfirm ends
+	// the question (owned by the call's owner).
+	confirm     bool
+	stopConfirm context.CancelFunc
 	// ext and phone name the phone rung ("" for the provider); forward
 	// is set for a target reached through a forward.
 	ext, phone string
@@ -852,6 +861,10 @@ type branchEvent struct {
 	b   *branch
 	res *gosip.Response
 	err error
+	// For the outcome of an answer's confirmation: whether 1 was
+	// pressed, and the answered call.
+	confirmed *bool
+	sess      AppSession
 }
 
 // startBranch forwards the INVITE to one binding (RFC 3261 §16.6).
@@ -926,6 +939,7 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 		ext, phone = bd.AOR, bd.Phone
 	}
 	var leg CalledLeg
+	confirm := c.confirmNext && c.confirmBridge()
 	if c.bridge != nil {
 		var err error
 		if fwd, leg, err = c.b2bInvite(fwd, network, dest); err != nil {
@@ -972,7 +986,7 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 		return err
 	}
 	b := &branch{c: c, gen: c.gen, fwd: fwd, tx: tx, dest: dest, network: network, trunk: trunk, wake: make(chan struct{}, 1),
-		ext: ext, phone: phone, forward: c.viaForward, leg: leg}
+		ext: ext, phone: phone, forward: c.viaForward, leg: leg, confirm: confirm && leg != nil}
 	tx.OnRetransmission(b.onRetransmission)
 	c.branches = append(c.branches, b)
 	s.proxy.metrics.started.Inc()
@@ -982,6 +996,9 @@ func (c *call) sendBranch(fwd *gosip.Request, network, dest string, trunk *Trunk
 
 // onEvent handles one branch response; true when the call is answered.
 func (c *call) onEvent(ev branchEvent) bool {
+	if ev.confirmed != nil {
+		return c.onConfirmed(ev)
+	}
 	b := ev.b
 	res := ev.res
 	if ev.err != nil {
@@ -1000,6 +1017,9 @@ func (c *call) onEvent(ev branchEvent) bool {
 		} else {
 			c.relay(res)
 		}
+		return false
+	case res.IsSuccess() && b.confirm:
+		c.askConfirmation(b, res)
 		return false
 	case res.IsSuccess() && b.leg != nil:
 		return c.connect(b, res)
@@ -1064,6 +1084,9 @@ func (c *call) cancelAll(reason string) {
 	for _, b := range c.branches {
 		if b.final == 0 {
 			b.cancel(reason)
+			if b.stopConfirm != nil {
+				b.stopConfirm()
+			}
 		}
 	}
 }
