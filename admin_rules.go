@@ -308,7 +308,7 @@ func apiRule(r store.AnsweringRule) admin.AnsweringRule {
 			Destinations: make([]admin.SimRingDestination, len(sr.Destinations)),
 		}
 		for i, d := range sr.Destinations {
-			out.SimRing.Destinations[i] = admin.SimRingDestination(d)
+			out.SimRing.Destinations[i] = admin.SimRingDestination{Kind: d.Kind, To: d.To, DelayS: d.DelayS, Confirm: &d.Confirm}
 		}
 	}
 	return out
@@ -347,7 +347,12 @@ func storeSimRing(s *admin.SimRing) *store.SimRing {
 		Destinations: make([]store.SimRingDestination, len(s.Destinations)),
 	}
 	for i, d := range s.Destinations {
-		out.Destinations[i] = store.SimRingDestination(d)
+		// Off-net answers are confirmed unless the admin said otherwise.
+		confirm := d.Kind == routing.DestExternal.String()
+		if d.Confirm != nil {
+			confirm = *d.Confirm
+		}
+		out.Destinations[i] = store.SimRingDestination{Kind: d.Kind, To: d.To, DelayS: d.DelayS, Confirm: confirm}
 	}
 	return out
 }

@@ -344,6 +344,23 @@ func TestAnsweringRulesThroughTheAPI(t *testing.T) {
 	}
 	require.Equal(t, false, rule["is_default"])
 
+	t.Run("confirm defaults to off-net numbers", func(t *testing.T) {
+		r := api.must(t, http.StatusCreated, "POST", "/api/v1/users/3001/answering-rules", map[string]any{
+			"time_frame": "night", "enabled": false,
+			"simring": map[string]any{"include_user": true, "destinations": []any{
+				map[string]any{"kind": "external", "to": "+15550101"},
+				map[string]any{"kind": "external", "to": "+15550102", "confirm": false},
+				map[string]any{"kind": "user", "to": "3003"},
+			}},
+		})
+		var confirms []any
+		for _, d := range r["simring"].(map[string]any)["destinations"].([]any) {
+			confirms = append(confirms, d.(map[string]any)["confirm"])
+		}
+		require.Equal(t, []any{true, false, false}, confirms)
+		api.must(t, http.StatusNoContent, "DELETE", "/api/v1/users/3001/answering-rules/"+itoa(int64(r["id"].(float64))), nil)
+	})
+
 	rule = api.must(t, http.StatusOK, "PATCH", "/api/v1/users/3001/answering-rules/"+id,
 		map[string]any{"forward_busy": nil, "enabled": true})
 	require.Nil(t, rule["forward_busy"])

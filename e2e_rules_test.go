@@ -118,7 +118,6 @@ func TestE2ECallFollowsAnsweringRules(t *testing.T) {
 		{"denied premium-rate prefix", "+8816123456789", 403},
 		{"denied after the international prefix too", "011 979 12345678", 403},
 		{"external without a trunk", "2125550100", 503},
-		{"feature code without its application", "411", 480},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

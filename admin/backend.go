@@ -315,13 +315,15 @@ type SimRing struct {
 }
 
 // SimRingDestination is one more destination of a SimRing, rung DelayS
-// seconds after the call arrives; Confirm asks whoever answers to press a
-// key to accept the call.
+// seconds after the call arrives; Confirm asks whoever answers to press 1
+// to accept the call. Left out, Confirm is true for an external number
+// (off-net: a mobile's voicemail must not take the call) and false for
+// the others; the API always shows it.
 type SimRingDestination struct {
 	Kind    string `json:"kind"` // user, handset or external
 	To      string `json:"to"`
 	DelayS  int    `json:"delay_s"`
-	Confirm bool   `json:"confirm"`
+	Confirm *bool  `json:"confirm"`
 }
 
 // AnsweringRule is one of a user's ordered answering rules. The active rule

@@ -39,6 +39,12 @@ func (f *fakeBackend) UpdateSettings(_ context.Context, p SettingsPatch) (Settin
 	if p.ExternalCallsConcurrent != nil {
 		st.ExternalCallsConcurrent = *p.ExternalCallsConcurrent
 	}
+	if p.DirectoryByFirstName != nil {
+		st.DirectoryByFirstName = *p.DirectoryByFirstName
+	}
+	if p.AnnounceRecording != nil {
+		st.AnnounceRecording = *p.AnnounceRecording
+	}
 	if fc := p.FeatureCodes; fc != nil {
 		for _, c := range []struct{ in, dst *string }{
 			{fc.OwnVoicemail, &st.FeatureCodes.OwnVoicemail},

@@ -19,14 +19,23 @@ func TestSettingsAPI(t *testing.T) {
 			name: "get", method: "GET", path: "/api/v1/settings", wantStatus: http.StatusOK,
 			wantBody: map[string]any{"external_calls_per_minute": float64(10), "external_calls_concurrent": float64(2),
 				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "411"}, "smtp": noSMTP, "public_url": "",
-				"provisioning_credentials": []any{}},
+				"provisioning_credentials": []any{}, "directory_by_first_name": false, "announce_recording": false},
 		},
 		{
 			name: "patch one member", method: "PATCH", path: "/api/v1/settings",
 			body: `{"external_calls_concurrent": 5, "feature_codes": {"directory": "*411"}}`, wantStatus: http.StatusOK,
 			wantBody: map[string]any{"external_calls_per_minute": float64(10), "external_calls_concurrent": float64(5),
 				"feature_codes": map[string]any{"own_voicemail": "*97", "any_voicemail": "*98", "directory": "*411"}, "smtp": noSMTP, "public_url": "",
-				"provisioning_credentials": []any{}},
+				"provisioning_credentials": []any{}, "directory_by_first_name": false, "announce_recording": false},
+		},
+		{
+			name: "patch the directory and recording settings", method: "PATCH", path: "/api/v1/settings",
+			body: `{"directory_by_first_name": true, "announce_recording": true}`, wantStatus: http.StatusOK,
+			check: func(t *testing.T, res response) {
+				require.Equal(t, true, res.json(t)["directory_by_first_name"])
+				require.Equal(t, true, res.json(t)["announce_recording"])
+				require.Equal(t, float64(5), res.json(t)["external_calls_concurrent"], "the rest unchanged")
+			},
 		},
 		{
 			name: "unknown member", method: "PATCH", path: "/api/v1/settings",
