@@ -378,6 +378,8 @@ func TestDecide(t *testing.T) {
 				require.Contains(t, strings.Join(got.Explanation, "\n"), c.explain)
 			}
 			got.Explanation = nil
+			require.Equal(t, req.Callee.Extension, got.Extension, "the plan names its user")
+			got.Extension = ""
 			require.Equal(t, c.want, got, "explanation: %q", Decide(req).Explanation)
 		})
 	}
