@@ -149,3 +149,50 @@ func TestE2EBridgedCallRecorded(t *testing.T) {
 	require.Greater(t, both440, 2*time.Second, "the caller's side is in the recording")
 	require.Greater(t, both600, 2*time.Second, "the callee's side is in the recording")
 }
+
+// With announce_recording on, both parties of a recorded call hear "this
+// call may be recorded" before they hear each other.
+func TestE2EBridgedCallAnnouncesRecording(t *testing.T) {
+	requireTool(t, "baresip")
+	t.Parallel()
+	e := startEngine(t)
+	e.api.must(http.MethodPatch, "/api/v1/settings", map[string]any{"announce_recording": true}, http.StatusOK, nil)
+	e.api.createUser("1001", map[string]any{"first_name": "Ada", "record_calls": true})
+	e.addPhone(t, "1001", "1001a", "secret-1001a")
+	e.addPhone(t, "1002", "1002a", "secret-1002a")
+
+	dir := t.TempDir()
+	callerAudio, calleeAudio := filepath.Join(dir, "caller.wav"), filepath.Join(dir, "callee.wav")
+	require.NoError(t, os.WriteFile(callerAudio, media.EncodeWAV(tonePCM(440, 5*time.Second)), 0o600))
+	require.NoError(t, os.WriteFile(calleeAudio, media.EncodeWAV(tonePCM(600, 15*time.Second)), 0o600))
+	callerDump, calleeDump := filepath.Join(dir, "caller-dump"), filepath.Join(dir, "callee-dump")
+	require.NoError(t, os.Mkdir(callerDump, 0o700))
+	require.NoError(t, os.Mkdir(calleeDump, 0o700))
+
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	t.Cleanup(cancel)
+	callee := startBaresipPhoneWith(ctx, t, e, "1001a", "secret-1001a", "auto", "bridge_config.tmpl",
+		map[string]any{"Audio": calleeAudio, "Dump": calleeDump})
+	caller := startBaresipPhoneWith(ctx, t, e, "1002a", "secret-1002a", "manual", "bridge_config.tmpl",
+		map[string]any{"Audio": callerAudio, "Dump": callerDump})
+	e.api.waitRegistrations(15*time.Second, "both baresip phones", func(r []apiRegistration) bool { return len(r) == 2 })
+	caller.command(t, "/dial 1001")
+	caller.waitOutput(t, 15*time.Second, "Call with sip:1001@"+testDomain+" terminated")
+	callee.waitOutput(t, 5*time.Second, "session closed: Connection reset by peer")
+	waitMetric(t, e, 3*time.Second, 0, "switchboard_bridges_active")
+
+	// What each heard first is speech, not the other's tone; the tone
+	// follows.
+	for _, side := range []struct {
+		dump string
+		tone float64
+	}{{callerDump, 600}, {calleeDump, 440}} {
+		pcm := readDump(t, side.dump, "-dec.wav")
+		first := media.Samples(1200 * time.Millisecond)
+		require.Greater(t, len(pcm), 2*first)
+		require.Greater(t, media.Level(pcm[:first]), -40.0, "%s: something was said at first", side.dump)
+		require.Less(t, toneTime(pcm[:first], side.tone), 400*time.Millisecond, "%s: not the other party yet", side.dump)
+		require.Greater(t, toneTime(pcm[first:], side.tone), time.Second, "%s: then the other party", side.dump)
+	}
+	e.api.waitRecordings("1001", 1, 5*time.Second)
+}

@@ -125,7 +125,14 @@ func (c *call) plan() (routing.Plan, error) {
 	}
 	ctx, cancel := context.WithTimeout(c.s.ctx, 5*time.Second)
 	defer cancel()
-	return c.s.router.Route(ctx, c.caller, c.req.Recipient.User, 0)
+	hops := 0
+	if c.dial != nil && c.caller.FromTrunk {
+		// A caller from the provider reached one of our applications
+		// already: what it dials now is an extension, as in a forward,
+		// never a way back out.
+		hops = 1
+	}
+	return c.s.router.Route(ctx, c.caller, c.req.Recipient.User, hops)
 }
 
 // dialApp takes a voice application target of a placed call: a mailbox
