@@ -25,15 +25,18 @@ test-short:
 	$(GO) test -short -count=1 $(PKGS)
 
 # Go benchmarks of the hot paths, then the sipp REGISTER load, the call
-# load through the proxy and concurrent voicemail deposits against a real
-# server (registrations and calls per second, failures, peak memory, memory
-# after the load; recordings held at once with their RTP loss, CPU and
-# memory per recording).
+# load through the proxy, concurrent voicemail deposits and concurrent
+# bridged calls against a real server (registrations and calls per second,
+# failures, peak memory, memory after the load; recordings held at once
+# with their RTP loss, CPU and memory per recording; bridged calls up at
+# once with RTP both ways, their loss, CPU per relayed packet and memory
+# per call).
 bench:
 	$(GO) test -run '^$$' -bench . -benchmem -count=1 $(PKGS)
 	./scripts/bench-sip.sh
 	./scripts/bench-call.sh
 	./scripts/bench-voicemail.sh
+	./scripts/bench-bridge.sh
 
 # Regenerates prompts/en/*.wav from prompts/prompts.txt (needs espeak-ng and
 # sox); commit the list and the files together.

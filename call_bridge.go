@@ -216,7 +216,7 @@ func (r *bridgeRun) decline() {
 }
 
 // Run relays the call until either side hangs up or its audio stops, then
-// hangs up the called side and files the recording.
+// hangs up both sides and files the recording.
 func (r *bridgeRun) Run(ctx context.Context, call sip.AppCall) {
 	b := r.call.b
 	log := r.call.log
@@ -257,6 +257,12 @@ func (r *bridgeRun) Run(ctx context.Context, call sip.AppCall) {
 	log.Info("bridged call ended", "reason", bridgeEnd(br.Err()),
 		"a_to_b", st.AToB.Packets, "b_to_a", st.BToA.Packets, "transcoded", st.AToB.Transcoded+st.BToA.Transcoded,
 		"dtmf", st.AToB.DTMF+st.BToA.DTMF, "held", st.AToB.Held+st.BToA.Held, "lost_a", r.call.caller.sess.Stats().Lost, "lost_b", r.called.sess.Stats().Lost)
+	// Whoever is still on the line is hung up now, not kept in a silent
+	// call while the recording is filed.
+	var wg sync.WaitGroup
+	wg.Go(r.Close)
+	wg.Go(call.HangUp)
+	wg.Wait()
 	if rec == nil {
 		return
 	}

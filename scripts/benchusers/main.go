@@ -5,6 +5,8 @@
 // user's extension is the phone name (so that calls to sip:PREFIX+i reach
 // it); otherwise it is 20000+i. With -voicemail every user's voicemail is
 // on: a call to a user whose phone is not registered goes to the mailbox.
+// With -record-calls every user records their calls: the engine bridges
+// every call to or from them and files a recording of it.
 //
 //	go run ./scripts/benchusers -db bench.db -n 10000
 package main
@@ -29,14 +31,15 @@ func main() {
 	passPrefix := flag.String("pass-prefix", "benchpass", "SIP password prefix (passwords need 8 characters)")
 	unlimited := flag.Bool("unlimited-call-paths", false, "no call path limit (a load whose calls overlap is not refused as busy)")
 	voicemail := flag.Bool("voicemail", false, "voicemail on for every user")
+	record := flag.Bool("record-calls", false, "every user records their calls (calls to and from them are bridged)")
 	flag.Parse()
-	if err := run(*db, *n, *prefix, *passPrefix, *unlimited, *voicemail); err != nil {
+	if err := run(*db, *n, *prefix, *passPrefix, *unlimited, *voicemail, *record); err != nil {
 		fmt.Fprintln(os.Stderr, "benchusers:", err)
 		os.Exit(1)
 	}
 }
 
-func run(path string, n int, prefix, passPrefix string, unlimited, voicemail bool) error {
+func run(path string, n int, prefix, passPrefix string, unlimited, voicemail, record bool) error {
 	ctx := context.Background()
 	db, err := store.Open(ctx, path)
 	if err != nil {
@@ -57,7 +60,7 @@ func run(path string, n int, prefix, passPrefix string, unlimited, voicemail boo
 				if isDigits(prefix) {
 					ext = prefix + digits
 				}
-				_, err := db.Users().Create(ctx, store.NewUser{User: store.User{Extension: ext, FirstName: "Bench", LastName: digits, VoicemailEnabled: voicemail}})
+				_, err := db.Users().Create(ctx, store.NewUser{User: store.User{Extension: ext, FirstName: "Bench", LastName: digits, VoicemailEnabled: voicemail, RecordCalls: record}})
 				if err != nil && !errors.Is(err, store.ErrConflict) {
 					select {
 					case errc <- fmt.Errorf("user %s: %w", ext, err):
