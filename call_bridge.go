@@ -283,6 +283,9 @@ func (r *bridgeRun) Run(ctx context.Context, call sip.AppCall) {
 // announce tells both parties "this call may be recorded" before they are
 // connected, when the settings ask for it.
 func (r *bridgeRun) announce(ctx context.Context) {
+	if r.call.b.settings == nil {
+		return
+	}
 	st, err := r.call.b.settings(ctx)
 	if err != nil || !st.AnnounceRecording {
 		return
