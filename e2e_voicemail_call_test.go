@@ -572,13 +572,20 @@ func TestE2EVoicemailDepositTone(t *testing.T) {
 // lost, late): the whole call's, from its answer on.
 func voicemailCallStats(t *testing.T, e *testEngine) map[string]int {
 	t.Helper()
+	return loggedCounters(t, e, "voicemail call ended")
+}
+
+// loggedCounters reads the numbers (key=value) of the one line the engine
+// logs with msg, waiting up to 3 s for it.
+func loggedCounters(t *testing.T, e *testEngine, msg string) map[string]int {
+	t.Helper()
 	deadline := time.Now().Add(3 * time.Second)
-	lines := e.logs.Lines(`msg="voicemail call ended"`)
+	lines := e.logs.Lines(`msg="` + msg + `"`)
 	for len(lines) == 0 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
-		lines = e.logs.Lines(`msg="voicemail call ended"`)
+		lines = e.logs.Lines(`msg="` + msg + `"`)
 	}
-	require.Len(t, lines, 1, "one voicemail call")
+	require.Len(t, lines, 1, "one %q line", msg)
 	out := map[string]int{}
 	for _, f := range strings.Fields(lines[0]) {
 		k, v, ok := strings.Cut(f, "=")

@@ -1111,9 +1111,15 @@ func (c *call) relay(res *gosip.Response) {
 	}
 }
 
-// finish answers the caller with a response of our own.
+// finish answers the caller with a response of our own. Once this engine
+// has answered the caller with a tag of its own (the 180 of a bridged
+// call), the final response has the same tag (RFC 3261 §8.2.6.2).
 func (c *call) finish(code int, reason string) int {
 	res := gosip.NewResponseFromRequest(c.req, code, reason, nil)
+	if to := res.To(); to != nil && c.tag != "" {
+		to.Params.Remove("tag")
+		to.Params.Add("tag", c.tag)
+	}
 	markReceived(c.req, res)
 	if err := c.tx.Respond(res); err != nil {
 		c.log.Debug("respond", "status", code, "error", err)
@@ -1166,12 +1172,16 @@ func allBusy(rs []finalResult) bool {
 
 func reasonPhrase(code int) string {
 	switch code {
+	case 400:
+		return "Bad Request"
 	case 403:
 		return "Forbidden"
 	case 404:
 		return "Not Found"
 	case 408:
 		return "Request Timeout"
+	case 415:
+		return "Unsupported Media Type"
 	case 480:
 		return "Temporarily Unavailable"
 	case 482:
@@ -1180,6 +1190,10 @@ func reasonPhrase(code int) string {
 		return "Busy Here"
 	case 487:
 		return "Request Terminated"
+	case 488:
+		return "Not Acceptable Here"
+	case 491:
+		return "Request Pending"
 	case 500:
 		return "Server Internal Error"
 	case 503:
