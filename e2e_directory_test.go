@@ -2,7 +2,6 @@ package switchboard_test
 
 import (
 	"context"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -75,7 +74,39 @@ func TestE2EDirectoryConnects(t *testing.T) {
 		require.NotContains(t, phones[ext].out.String(), "Call established", "%s's phone never rang", ext)
 		require.NotContains(t, phones[ext].out.String(), "INVITE sip:", "%s's phone never rang", ext)
 	}
-	var calls []apiCall
-	require.Eventually(t, func() bool { calls = e.api.calls(); return len(calls) == 0 }, 2*time.Second, 20*time.Millisecond)
-	_ = http.MethodGet
+	require.Eventually(t, func() bool { return len(e.api.calls()) == 0 }, 2*time.Second, 20*time.Millisecond,
+		"the call and the call placed for it are over")
+}
+
+// A unique match connects at once with 1: spelling T-U-R (887) finds only
+// Turing, whose phone rings and answers; the caller hangs up.
+func TestE2EDirectoryUniqueMatch(t *testing.T) {
+	requireTool(t, "sipp")
+	requireTool(t, "baresip")
+	requireRawSockets(t)
+	t.Parallel()
+	e := startEngine(t)
+	e.api.createUser("1001", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "announce_in_directory": true})
+	e.api.createUser("1003", map[string]any{"first_name": "Alan", "last_name": "Turing", "announce_in_directory": true})
+	e.addPhone(t, "1001", "1001a", "secret-1001a")
+	e.addPhone(t, "1003", "1003a", "secret-1003a")
+	e.addPhone(t, "1002", "1002a", "secret-1002a")
+
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	t.Cleanup(cancel)
+	other := startBaresipPhone(ctx, t, e, "1001a", "secret-1001a", "auto")
+	callee := startBaresipPhone(ctx, t, e, "1003a", "secret-1003a", "auto")
+	e.api.waitRegistrations(15*time.Second, "both baresip phones", func(r []apiRegistration) bool { return len(r) == 2 })
+
+	keys := newRTPCapture(t)
+	keys.keys(time.Second, 250*time.Millisecond, "887")
+	keys.key(3*time.Second, '1')
+	r := mediaCall(t, "uac_capture_hangup.xml", "1002a", "411", map[string][]byte{"capture.pcap": keys.bytes()})
+	res := runSipp(t, e.sipAddr(), r)
+	requireSippOK(t, res)
+
+	callee.waitOutput(t, 5*time.Second, "Call established: sip:1002@"+testDomain)
+	callee.waitOutput(t, 5*time.Second, "session closed: Connection reset by peer")
+	require.NotContains(t, other.out.String(), "INVITE sip:", "Lovelace's phone never rang")
+	waitMetric(t, e, 3*time.Second, 0, "switchboard_bridges_active")
 }
