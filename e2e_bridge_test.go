@@ -31,17 +31,25 @@ func toneTime(pcm []int16, freq float64) time.Duration {
 }
 
 // readDump reads the one WAV file baresip's sndfile module wrote in dir
-// whose name ends in suffix ("-dec.wav": what the phone heard).
+// whose name ends in suffix ("-dec.wav": what the phone heard). baresip
+// completes the file's header when it tears the call down, a moment after
+// it reports the call ended: until then the file reads as empty.
 func readDump(t *testing.T, dir, suffix string) []int16 {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join(dir, "*"+suffix))
-	require.NoError(t, err)
-	require.Len(t, files, 1, "one %s dump in %s", suffix, dir)
-	b, err := os.ReadFile(files[0])
-	require.NoError(t, err)
-	pcm, err := media.ReadWAV(bytes.NewReader(b), 0)
-	require.NoError(t, err, "%s", files[0])
-	return pcm
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		files, err := filepath.Glob(filepath.Join(dir, "*"+suffix))
+		require.NoError(t, err)
+		require.Len(t, files, 1, "one %s dump in %s", suffix, dir)
+		b, err := os.ReadFile(files[0])
+		require.NoError(t, err)
+		pcm, err := media.ReadWAV(bytes.NewReader(b), 0)
+		if err == nil && len(pcm) > 0 || time.Now().After(deadline) {
+			require.NoError(t, err, "%s", files[0])
+			return pcm
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // waitRecordings polls the recordings of ext until there are n.

@@ -219,28 +219,10 @@ func (c *call) ringBack() {
 // caller's side from the bridge, which the caller is answered with. True
 // when the call is answered.
 func (c *call) connect(b *branch, res *gosip.Response) bool {
-	if c.answered || c.cancelled.Load() {
-		c.hangUpLater(b, res)
-		b.releaseLeg()
+	sess, ok := c.join(b, res)
+	if !ok {
 		return false
 	}
-	d := c.calledDialog(b, res)
-	if err := b.sendAck(res); err != nil {
-		c.log.Debug("ACK bridged branch", "error", err)
-	}
-	var sess AppSession
-	var err error
-	b.legOnce.Do(func() {
-		sess, err = c.bridge.Connect(b.leg, res.Body(), d, c.answerer(b))
-	})
-	if err != nil {
-		c.log.Info("bridged branch answered with no usable SDP", "error", err)
-		c.s.appDialogs.add(d)
-		go d.HangUp()
-		c.settle(b, finalResult{code: 488})
-		return false
-	}
-	c.s.appDialogs.add(d)
 	b.final = res.StatusCode
 	c.bridged = true
 	c.entry.answered(b.ext, b.phone, time.Now(), b.trunk != nil)
@@ -250,6 +232,34 @@ func (c *call) connect(b *branch, res *gosip.Response) bool {
 	c.app = sess
 	c.appTarget = routing.Target{}
 	return true
+}
+
+// join ACKs the 2xx of a bridged call's branch and joins its leg to the
+// caller's side (Connect). A surplus answer, or one without usable SDP, is
+// hung up on and false returned.
+func (c *call) join(b *branch, res *gosip.Response) (AppSession, bool) {
+	if c.answered || c.cancelled.Load() {
+		c.hangUpLater(b, res)
+		b.releaseLeg()
+		return nil, false
+	}
+	d := c.calledDialog(b, res)
+	if err := b.sendAck(res); err != nil {
+		c.log.Debug("ACK bridged branch", "error", err)
+	}
+	c.s.appDialogs.add(d)
+	var sess AppSession
+	var err error
+	b.legOnce.Do(func() {
+		sess, err = c.bridge.Connect(b.leg, res.Body(), d, c.answerer(b))
+	})
+	if err != nil {
+		c.log.Info("bridged branch answered with no usable SDP", "error", err)
+		go d.HangUp()
+		c.settle(b, finalResult{code: 488})
+		return nil, false
+	}
+	return sess, true
 }
 
 // confirmBridge makes sure a branch that needs a confirmation can have it:
@@ -278,25 +288,8 @@ func (c *call) confirmBridge() bool {
 // askConfirmation takes the 2xx of a branch whose answer must be confirmed:
 // the called party is asked to press 1 while the other branches ring on.
 func (c *call) askConfirmation(b *branch, res *gosip.Response) {
-	if c.answered || c.cancelled.Load() {
-		c.hangUpLater(b, res)
-		b.releaseLeg()
-		return
-	}
-	d := c.calledDialog(b, res)
-	if err := b.sendAck(res); err != nil {
-		c.log.Debug("ACK bridged branch", "error", err)
-	}
-	c.s.appDialogs.add(d)
-	var sess AppSession
-	var err error
-	b.legOnce.Do(func() {
-		sess, err = c.bridge.Connect(b.leg, res.Body(), d, c.answerer(b))
-	})
-	if err != nil {
-		c.log.Info("bridged branch answered with no usable SDP", "error", err)
-		go d.HangUp()
-		c.settle(b, finalResult{code: 488})
+	sess, ok := c.join(b, res)
+	if !ok {
 		return
 	}
 	if !c.s.proxy.track() {
