@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"strings"
 
 	"switchboard/store"
@@ -40,10 +41,7 @@ func (e *Engine) prepareDemo(ctx context.Context) error {
 		}
 		e.log.Info("demo users created", "users", len(demoUsers))
 	}
-	server := e.cfg.Domain
-	if _, port, err := net.SplitHostPort(e.cfg.SIPAddr); err == nil && port != "5060" {
-		server = net.JoinHostPort(e.cfg.Domain, port)
-	}
+	server := demoServer(e.cfg.Domain, e.cfg.SIPAddr)
 	var b, accounts strings.Builder
 	fmt.Fprintf(&b, "\nDemo phones (register a softphone with one of these):\n")
 	for _, d := range demoUsers {
@@ -61,4 +59,25 @@ func (e *Engine) prepareDemo(ctx context.Context) error {
 	fmt.Fprintf(&b, "  baresip ~/.baresip/accounts lines:\n%s\n", accounts.String())
 	fmt.Fprint(e.cfg.Out, b.String())
 	return nil
+}
+
+// demoServer is where a softphone reaches the SIP listener at addr: its
+// address when it listens on one address only (a phone could not reach
+// the domain's there), else the domain; the port unless it is 5060.
+func demoServer(domain, addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return domain
+	}
+	server := domain
+	if ip, err := netip.ParseAddr(host); err == nil && !ip.IsUnspecified() {
+		server = ip.String()
+	}
+	if port != "5060" {
+		return net.JoinHostPort(server, port)
+	}
+	if strings.Contains(server, ":") {
+		return "[" + server + "]"
+	}
+	return server
 }
