@@ -109,14 +109,6 @@ func (c *bridgedCall) Connect(leg sip.CalledLeg, answer []byte, callee sip.AppCa
 		called.Close()
 		return nil, &sipStatusError{code: 488, text: "called party's answer: " + err.Error()}
 	}
-	if c.offered && c.caller.sess == nil {
-		// The first branch to answer starts the caller's session; a
-		// branch asked to confirm may be declined and another follow.
-		if err := c.caller.start(c.params); err != nil {
-			called.Close()
-			return nil, err
-		}
-	}
 	c.mu.Lock()
 	record := append(slices.Clone(c.req.Record), c.record...)
 	c.mu.Unlock()
@@ -196,9 +188,23 @@ type bridgeRun struct {
 }
 
 func (r *bridgeRun) Answer() []byte                       { return r.call.caller.Answer() }
-func (r *bridgeRun) Acknowledged(sdp []byte) error        { return r.call.caller.Acknowledged(sdp) }
 func (r *bridgeRun) Reoffer(offer []byte) ([]byte, error) { return r.call.caller.Reoffer(offer) }
 func (r *bridgeRun) Info(ct string, body []byte) error    { return r.call.caller.Info(ct, body) }
+
+// Acknowledged starts the caller's session once the caller has the answer
+// (its ACK): not earlier, so that a long ring with answers declined on
+// the way is no silence the session would time out on.
+func (r *bridgeRun) Acknowledged(sdp []byte) error {
+	c := r.call
+	switch {
+	case c.caller.sess != nil:
+		return nil
+	case c.offered:
+		return c.caller.start(c.params)
+	default:
+		return c.caller.Acknowledged(sdp)
+	}
+}
 
 // Close ends a call the caller never got to: both legs' media and the
 // called party's dialog.
