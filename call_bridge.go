@@ -197,7 +197,7 @@ func (r *bridgeRun) Info(ct string, body []byte) error    { return r.call.caller
 func (r *bridgeRun) Acknowledged(sdp []byte) error {
 	c := r.call
 	switch {
-	case c.caller.sess != nil:
+	case c.caller.session() != nil:
 		return nil
 	case c.offered:
 		return c.caller.start(c.params)

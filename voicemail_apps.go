@@ -149,14 +149,24 @@ func (a *voiceApps) openLeg(localIP netip.Addr, log *slog.Logger) (*mediaLeg, er
 // and, once the offer/answer is done, the RTP session.
 type mediaLeg struct {
 	sdp  media.SDPConfig
-	conn *media.Conn    // until the session owns it
-	sess *media.Session // nil until the answer is known
+	conn *media.Conn // until the session owns it
+	// sess is nil until the answer is known. It is set by the goroutine
+	// that runs the call, after the ACK, while in-dialog requests (INFO,
+	// re-INVITE) may already read it: under mu, read with session().
+	sess *media.Session
 	ip   netip.Addr
 	port int
 	log  *slog.Logger
 
-	mu     sync.Mutex // guards answer
+	mu     sync.Mutex // guards answer and sess
 	answer []byte
+}
+
+// session is the RTP session, nil before the answer is known.
+func (l *mediaLeg) session() *media.Session {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.sess
 }
 
 // makeOffer makes our SDP an offer, answered by the peer's 200 or ACK.
@@ -194,14 +204,16 @@ func (l *mediaLeg) start(p media.Params) error {
 		l.conn = nil
 		return err
 	}
+	l.mu.Lock()
 	l.sess, l.conn = sess, nil
+	l.mu.Unlock()
 	return nil
 }
 
 // Acknowledged takes the peer's answer to our offer and starts the
 // session; nothing to do when the session runs already.
 func (l *mediaLeg) Acknowledged(sdp []byte) error {
-	if l.sess != nil {
+	if l.session() != nil {
 		return nil
 	}
 	p, err := media.ParseAnswer(sdp, l.sdp)
@@ -218,7 +230,8 @@ func (l *mediaLeg) Answer() []byte {
 }
 
 func (l *mediaLeg) Reoffer(offer []byte) ([]byte, error) {
-	if l.sess == nil {
+	sess := l.session()
+	if sess == nil {
 		return nil, &sipStatusError{code: 491, text: "the first offer is not answered yet"}
 	}
 	cfg := l.sdp
@@ -228,7 +241,7 @@ func (l *mediaLeg) Reoffer(offer []byte) ([]byte, error) {
 		return nil, err
 	}
 	l.sdp = cfg
-	if err := l.sess.Update(params); err != nil {
+	if err := sess.Update(params); err != nil {
 		return nil, err
 	}
 	l.setAnswer(answer)
@@ -244,16 +257,16 @@ func (l *mediaLeg) Info(contentType string, body []byte) error {
 		}
 		return &sipStatusError{code: code, text: err.Error()}
 	}
-	if l.sess != nil {
-		l.sess.InjectDTMF(d)
+	if sess := l.session(); sess != nil {
+		sess.InjectDTMF(d)
 	}
 	return nil
 }
 
 func (l *mediaLeg) Close() {
-	switch {
-	case l.sess != nil:
-		l.sess.Close()
+	switch sess := l.session(); {
+	case sess != nil:
+		sess.Close()
 	case l.conn != nil:
 		l.conn.Close()
 		l.conn = nil
