@@ -363,9 +363,14 @@ func (b *callBridges) file(ctx context.Context, rec *callRecording, req sip.Brid
 	if err != nil {
 		return err
 	}
+	// Who was reached: the user's extension, or the number as it went out
+	// through the provider (+E.164), else what was dialled.
 	callee := req.Dialled
-	if who.Extension != "" {
+	switch {
+	case who.Extension != "":
 		callee = who.Extension
+	case who.Number != "":
+		callee = who.Number
 	}
 	nr := store.NewRecording{
 		CallerNumber: callerNumber(req.Caller), CallerName: req.Caller.Name, Callee: callee, CallID: req.CallID,

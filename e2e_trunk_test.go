@@ -1,15 +1,22 @@
 package switchboard_test
 
 import (
+	"bytes"
+	"context"
 	"fmt"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"switchboard/media"
 )
 
 // External calls go out through the trunk: to the provider's host and port,
@@ -139,4 +146,73 @@ func TestE2ETrunkDeniedPrefix(t *testing.T) {
 	buf := make([]byte, 2048)
 	n, _, err := provider.ReadFrom(buf)
 	require.Error(t, err, "the provider got: %s", buf[:n])
+}
+
+// A user who records calls calls out through the trunk: the engine calls
+// the provider with an INVITE and offer of its own, answers the provider's
+// challenge as that call's caller (the retry numbered on), bridges the
+// baresip phone (440 Hz) with the provider's audio (600 Hz), and the
+// recording holds both.
+func TestE2ETrunkRecordedOutboundCall(t *testing.T) {
+	requireTool(t, "sipp")
+	requireTool(t, "baresip")
+	t.Parallel()
+	e := startEngine(t)
+	e.api.createUser("1002", map[string]any{"first_name": "Grace", "record_calls": true,
+		"caller_id_number": "+14155550100", "area_code": "415"})
+	e.addPhone(t, "1002", "1002a", "secret-1002a")
+	providerPort := freePort(t, "127.0.0.1")
+	e.api.must(http.MethodPut, "/api/v1/trunk", map[string]any{"host": "127.0.0.1", "port": providerPort,
+		"username": "acct-42", "password": "trunk-secret"}, http.StatusOK, nil)
+
+	provider := make(chan sippResult, 1)
+	go func() {
+		provider <- runSipp(t, e.sipAddr(), sippRun{Scenario: "uas_trunk_provider_media.xml", Port: providerPort,
+			User: "acct-42", Args: []string{"-mp", strconv.Itoa(freeMediaPort(t))}, Timeout: 30 * time.Second,
+			Files: map[string][]byte{"tone.ulaw": media.CodecPCMU.Encode(nil, tonePCM(600, 10*time.Second))}})
+	}()
+	waitUDPListener(t, providerPort)
+
+	dir := t.TempDir()
+	audio := filepath.Join(dir, "caller.wav")
+	require.NoError(t, os.WriteFile(audio, media.EncodeWAV(tonePCM(440, 4*time.Second)), 0o600))
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	t.Cleanup(cancel)
+	caller := startBaresipPhoneWith(ctx, t, e, "1002a", "secret-1002a", "manual", "bridge_config.tmpl",
+		map[string]any{"Audio": audio, "Dump": dir})
+	e.api.waitRegistrations(15*time.Second, "the baresip phone", func(r []apiRegistration) bool { return len(r) == 1 })
+	caller.command(t, "/dial 5550123")
+	caller.waitOutput(t, 10*time.Second, "Call established: sip:5550123@"+testDomain)
+	caller.waitOutput(t, 15*time.Second, "Call with sip:5550123@"+testDomain+" terminated")
+
+	p := <-provider
+	requireSippOK(t, p)
+	var invites []sipMessage
+	for _, m := range p.Received() {
+		if strings.HasPrefix(m.First, "INVITE ") {
+			invites = append(invites, m)
+		}
+	}
+	require.Len(t, invites, 2, "challenged once, then authenticated")
+	wantURI := fmt.Sprintf("sip:+14155550123@127.0.0.1:%d", providerPort)
+	cseq1, _ := invites[0].Header("CSeq")
+	cseq2, _ := invites[1].Header("CSeq")
+	require.Equal(t, "1 INVITE", cseq1, "the engine's own call")
+	require.Equal(t, "2 INVITE", cseq2, "the authenticated retry is numbered on")
+	from, _ := invites[1].Header("From")
+	require.Contains(t, from, "<sip:+14155550100@")
+	_, rr := invites[1].Header("Record-Route")
+	require.False(t, rr, "a call of the engine's own is not record-routed")
+	require.Contains(t, invites[1].Raw, "\r\nm=audio ", "with the engine's offer")
+	creds, _ := invites[1].Header("Proxy-Authorization")
+	requireDigest(t, creds, "acct-42", "trunk-secret", "provider.example", "8c7b2a3f61e04d5a", wantURI)
+
+	recs := e.api.waitRecordings("1002", 1, 5*time.Second)
+	require.Equal(t, "+14155550123", recs[0].Callee)
+	code, wav := e.api.raw(http.MethodGet, "/api/v1/recordings/"+strconv.FormatInt(recs[0].ID, 10)+"/audio", "", nil)
+	require.Equal(t, http.StatusOK, code)
+	pcm, err := media.ReadWAV(bytes.NewReader(wav), 0)
+	require.NoError(t, err)
+	require.Greater(t, toneTime(pcm, 440), 2*time.Second, "the caller in the recording")
+	require.Greater(t, toneTime(pcm, 600), 2*time.Second, "the provider's side in the recording")
 }

@@ -159,6 +159,11 @@ func (b *branch) authenticate(res *gosip.Response) error {
 	for req.RemoveHeader(credsName) {
 	}
 	req.AppendHeader(gosip.NewHeader(credsName, creds))
+	if cs := req.CSeq(); cs != nil && b.leg != nil {
+		// A bridged call's INVITE is ours: as its caller we number the
+		// retry (RFC 3261 §22.2); a proxied one keeps the caller's CSeq.
+		req.ReplaceHeader(&gosip.CSeqHeader{SeqNo: cs.SeqNo + 1, MethodName: cs.MethodName})
+	}
 	req.RemoveHeader("Via")
 	s := b.c.s
 	req.PrependHeader(s.proxyVia(b.network, b.c.base))
