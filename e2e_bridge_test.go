@@ -74,8 +74,8 @@ func (c *apiClient) waitRecordings(ext string, n int, within time.Duration) []ap
 // accepting only A-law and sending 600 Hz, each hear the other's tone;
 // a key pressed on the caller reaches the callee (RFC 4733 both ways); the
 // caller puts the call on hold and takes it back; when the caller's audio file runs out it hangs
-// up and the engine hangs up the callee. The recording in the API holds
-// both tones.
+// up and the engine hangs up the callee. Both record (the callee's user,
+// the caller's phone): the recording, listed for each, holds both tones.
 func TestE2EBridgedCallRecorded(t *testing.T) {
 	requireTool(t, "baresip")
 	t.Parallel()
@@ -83,6 +83,8 @@ func TestE2EBridgedCallRecorded(t *testing.T) {
 	e.api.createUser("1001", map[string]any{"first_name": "Ada", "last_name": "Lovelace", "record_calls": true})
 	e.addPhone(t, "1001", "1001a", "secret-1001a")
 	e.addPhone(t, "1002", "1002a", "secret-1002a")
+	// The caller records through their phone's record_calls.
+	e.api.must(http.MethodPatch, "/api/v1/users/1002/phones/1002a", map[string]any{"record_calls": true}, http.StatusOK, nil)
 
 	dir := t.TempDir()
 	callerAudio, calleeAudio := filepath.Join(dir, "caller.wav"), filepath.Join(dir, "callee.wav")
@@ -147,6 +149,11 @@ func TestE2EBridgedCallRecorded(t *testing.T) {
 	r := recs[0]
 	require.Equal(t, "1002", r.CallerNumber)
 	require.Equal(t, "1001", r.Callee)
+	// Both parties record: one WAV, listed for each.
+	theirs := e.api.waitRecordings("1002", 1, 5*time.Second)[0]
+	require.Equal(t, r.CallID, theirs.CallID)
+	require.Equal(t, r.SizeBytes, theirs.SizeBytes)
+	require.NotEqual(t, r.ID, theirs.ID)
 	require.InDelta(t, callLen.Seconds(), float64(r.DurationS), 3)
 	code, wav := e.api.raw(http.MethodGet, "/api/v1/recordings/"+strconv.FormatInt(r.ID, 10)+"/audio", "", nil)
 	require.Equal(t, http.StatusOK, code)
