@@ -790,3 +790,66 @@ func TestE2EBridgeCalleeHangsUp(t *testing.T) {
 	requireStream(t, e, sink.packets(0), capture.valid)
 	requireRecording(t, e, talk, 440, talk-800*time.Millisecond)
 }
+
+// waitTCPListener waits until something accepts connections on port.
+func waitTCPListener(t *testing.T, port int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		c, err := net.DialTimeout("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("nothing listens on TCP port %d", port)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// A bridged call over TCP on both legs: the callee's phone registered over
+// TCP gets the engine's INVITE over TCP, answers, and hangs up; the
+// engine's BYE reaches the caller over its own TCP connection.
+func TestE2EBridgeOverTCP(t *testing.T) {
+	requireRawSockets(t)
+	t.Parallel()
+	requireTool(t, "sipp")
+	e := startEngine(t)
+	e.api.createUser("1001", map[string]any{"first_name": "Ada", "record_calls": true, "voicemail_enabled": false})
+	e.addPhone(t, "1001", "1001a", "secret-1001a")
+	e.addPhone(t, "1002", "1002a", "secret-1002a")
+	callee := sippRun{User: "1001a", Password: "secret-1001a", Expires: 300, Port: freePort(t, "127.0.0.1"), Transport: "t1"}
+	e.register(t, callee)
+
+	sink := startRTPSink(t)
+	const talk = 2 * time.Second
+	callee.Scenario = "uas_bridge_hangup.xml"
+	callee.Files = map[string][]byte{"answer.sdp": sinkAnswer(sink.port())}
+	callee.Args = []string{"-mp", strconv.Itoa(freeMediaPort(t)), "-d", strconv.FormatInt(talk.Milliseconds(), 10)}
+	callee.Timeout = 30 * time.Second
+	phone := make(chan sippResult, 1)
+	go func() { phone <- runSipp(t, e.sipAddr(), callee) }()
+	waitTCPListener(t, callee.Port)
+
+	capture := toneCapture(t, 440, talk-800*time.Millisecond)
+	caller := bridgedCaller(t, "uac_bridge_hung_up.xml", capture, 0, nil)
+	caller.Transport = "t1"
+	res := runSipp(t, e.sipAddr(), caller)
+	requireSippOK(t, res)
+	bye := res.LastReceived(t)
+	require.True(t, isRequest(bye, "BYE"), "the engine hangs up the caller: %s", bye.First)
+
+	var p sippResult
+	select {
+	case p = <-phone:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the callee's sipp did not end")
+	}
+	requireSippOK(t, p)
+	inv := onlyRequest(t, p, "INVITE")
+	via, _ := inv.Header("Via")
+	require.Contains(t, via, "SIP/2.0/TCP", "the engine's INVITE came over TCP")
+	requireStream(t, e, sink.packets(0), capture.valid)
+	requireRecording(t, e, talk, 440, talk-800*time.Millisecond)
+}
