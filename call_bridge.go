@@ -8,12 +8,14 @@ import (
 	"net/netip"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"switchboard/blob"
+	"switchboard/ivr"
 	"switchboard/media"
 	"switchboard/sip"
 	"switchboard/store"
@@ -126,43 +128,8 @@ func (c *bridgedCall) Confirm(ctx context.Context, answered sip.AppSession) bool
 	if !ok {
 		return false
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-run.callee.Ended():
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	sess := run.called.sess
-	for range 2 {
-		src, err := promptSource("confirm-call")
-		if err != nil {
-			return false
-		}
-		d, err := sess.PlayUntilDigit(ctx, src)
-		if err != nil {
-			return false
-		}
-		if d.Digit == 0 {
-			wait := time.NewTimer(confirmWait)
-			select {
-			case d = <-sess.DTMF():
-			case <-wait.C:
-			case <-ctx.Done():
-			}
-			wait.Stop()
-		}
-		switch {
-		case d.Digit == '1':
-			return true
-		case d.Digit != 0, ctx.Err() != nil:
-			// Another key refuses the call.
-			return false
-		}
-	}
-	return false
+	question := func() (media.Source, error) { return c.b.apps.runner.Prompts("confirm-call") }
+	return run.ask(ctx, question, ivr.AllKeys, confirmWait) == '1'
 }
 
 func (c *bridgedCall) Decline(answered sip.AppSession) {
@@ -212,6 +179,50 @@ func (r *bridgeRun) Close() {
 	r.call.caller.Close()
 	r.called.Close()
 	r.callee.HangUp()
+}
+
+// ask puts a question to the called party before the call is connected:
+// question is played (a key stops it) and a key awaited for wait after it,
+// twice at most. It returns the first key pressed among keys, or 0: none
+// of them, silence, the called party hanging up, or the end of ctx.
+func (r *bridgeRun) ask(ctx context.Context, question func() (media.Source, error), keys string, wait time.Duration) rune {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-r.callee.Ended():
+			cancel() // no use asking on
+		case <-ctx.Done():
+		}
+	}()
+	sess := r.called.sess
+	for range 2 {
+		src, err := question()
+		if err != nil {
+			r.call.log.Error("question to the called party", "error", err)
+			return 0
+		}
+		d, err := sess.PlayUntilDigit(ctx, src)
+		if err != nil {
+			return 0
+		}
+		if d.Digit == 0 {
+			timer := time.NewTimer(wait)
+			select {
+			case d = <-sess.DTMF():
+			case <-timer.C:
+			case <-ctx.Done():
+			}
+			timer.Stop()
+		}
+		if d.Digit != 0 && strings.ContainsRune(keys, d.Digit) {
+			return d.Digit
+		}
+		if ctx.Err() != nil {
+			return 0
+		}
+	}
+	return 0
 }
 
 // decline ends the called side of a call that is not to be connected; the
@@ -298,7 +309,7 @@ func (r *bridgeRun) announce(ctx context.Context) {
 	}
 	var wg sync.WaitGroup
 	for _, sess := range []*media.Session{r.call.caller.sess, r.called.sess} {
-		src, err := promptSource("call-recorded")
+		src, err := r.call.b.apps.runner.Prompts("call-recorded")
 		if err != nil {
 			r.call.log.Error("recording announcement", "error", err)
 			return

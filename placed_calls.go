@@ -1,7 +1,6 @@
 package switchboard
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -11,9 +10,9 @@ import (
 
 	"switchboard/ivr"
 	"switchboard/media"
-	"switchboard/prompts"
 	"switchboard/sip"
 	"switchboard/store"
+	"switchboard/voicemail"
 )
 
 // dialer places calls for callers the engine answered (sip.Server.Dial).
@@ -48,24 +47,11 @@ func (t *placingCall) Transfer(ctx context.Context, to string) error {
 	if a.dialer == nil {
 		return errors.New("no calls can be placed")
 	}
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-t.Ended():
-			cancel() // the caller hung up: every branch is cancelled
-		case <-dctx.Done():
-		}
-	}()
-	// Ringback while the destination rings; stopped before the bridge,
-	// which needs the session's sending side.
-	ringCtx, stopRing := context.WithCancel(dctx)
-	var ringing sync.WaitGroup
-	ringing.Go(func() { playRingback(ringCtx, c.sess) })
+	p := c.startPlacing(ctx, t)
+	defer p.cancel()
 	media := a.bridges.answered(c.mediaLeg, c.req)
-	res, err := a.dialer.Dial(dctx, sip.DialRequest{Caller: c.req.Caller, To: to, Media: media})
-	stopRing()
-	ringing.Wait()
+	res, err := a.dialer.Dial(p.ctx, sip.DialRequest{Caller: c.req.Caller, To: to, Media: media})
+	p.stopRinging()
 	if err != nil {
 		return err
 	}
@@ -76,16 +62,57 @@ func (t *placingCall) Transfer(ctx context.Context, to string) error {
 		return nil
 	case res.Voicemail != nil:
 		c.log.Info("transfer reached voicemail", "to", to, "mailbox", res.Voicemail.To)
-		dep := ivr.NewDeposit(a.store, ivr.DepositConfig{
-			Extension: res.Voicemail.To, CallerNumber: callerNumber(c.req.Caller), CallerName: c.req.Caller.Name,
-			ReceivedAt: a.now(),
-		})
-		if err := a.runner.WithLogger(c.log).Run(ctx, dep, c.sess, t); err != nil {
+		if _, err := c.leaveMessage(ctx, t, res.Voicemail.To); err != nil {
 			c.log.Info("voicemail after transfer", "error", err)
 		}
 		return nil
 	}
 	return fmt.Errorf("%s did not answer (%d)", to, res.Code)
+}
+
+// placing is a call the engine places for a voice application's caller:
+// its ctx ends when the caller hangs up (every branch is cancelled then),
+// and the caller hears ringback until stopRinging.
+type placing struct {
+	ctx      context.Context
+	cancel   context.CancelFunc
+	stopRing context.CancelFunc
+	ringing  sync.WaitGroup
+}
+
+// startPlacing starts what goes with placing a call for c's caller; the
+// caller's end is call's. Its cancel must be called.
+func (c *voiceCall) startPlacing(ctx context.Context, call sip.AppCall) *placing {
+	p := &placing{}
+	p.ctx, p.cancel = context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-call.Ended():
+			p.cancel()
+		case <-p.ctx.Done():
+		}
+	}()
+	var ringCtx context.Context
+	ringCtx, p.stopRing = context.WithCancel(p.ctx)
+	p.ringing.Go(func() { playRingback(ringCtx, c.sess) })
+	return p
+}
+
+// stopRinging ends the ringback and waits until the session's sending side
+// is free again (a bridge or a prompt needs it); calling it again does
+// nothing.
+func (p *placing) stopRinging() {
+	p.stopRing()
+	p.ringing.Wait()
+}
+
+// leaveMessage has the caller leave a message in mailbox on this call.
+func (c *voiceCall) leaveMessage(ctx context.Context, call voicemail.Call, mailbox string) (*ivr.Deposit, error) {
+	a := c.apps
+	dep := ivr.NewDeposit(a.store, ivr.DepositConfig{
+		Extension: mailbox, CallerNumber: callerNumber(c.req.Caller), CallerName: c.req.Caller.Name, ReceivedAt: a.now(),
+	})
+	return dep, a.runner.WithLogger(c.log).Run(ctx, dep, c.sess, call)
 }
 
 // directory is the dial-by-name directory as the settings have it.
@@ -140,21 +167,4 @@ func playRingback(ctx context.Context, sess *media.Session) {
 			return
 		}
 	}
-}
-
-// promptSource is the named prompts back to back.
-func promptSource(names ...string) (media.Source, error) {
-	var pcm []int16
-	for _, n := range names {
-		b, ok := prompts.WAV(n)
-		if !ok {
-			return nil, fmt.Errorf("no prompt %q", n)
-		}
-		p, err := media.ReadWAV(bytes.NewReader(b), 0)
-		if err != nil {
-			return nil, err
-		}
-		pcm = append(pcm, p...)
-	}
-	return media.PCM(pcm), nil
 }

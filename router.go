@@ -46,24 +46,16 @@ func (r *callRouter) Route(ctx context.Context, caller sip.Caller, dialled strin
 // whichever phone answers).
 // Calls answered by voicemail are not recorded.
 func (r *callRouter) recordFor(ctx context.Context, caller sip.Caller, plan routing.Plan) ([]string, error) {
-	phones, err := cachedValue(ctx, r.snaps.cache, "recording phones", r.snaps.db.Phones().RecordingPhones)
+	rp, err := cachedValue(ctx, r.snaps.cache, "recording phones", r.snaps.recordingPhones)
 	if err != nil {
 		return nil, err
 	}
 	records := func(ext string) (bool, error) {
-		u, found, err := r.snaps.user(ctx, ext)
-		if err != nil || !found {
-			return false, err
-		}
-		if u.RecordCalls {
+		if rp.users[ext] {
 			return true, nil
 		}
-		for _, owner := range phones {
-			if owner == ext {
-				return true, nil
-			}
-		}
-		return false, nil
+		u, found, err := r.snaps.user(ctx, ext)
+		return found && u.RecordCalls, err
 	}
 	var out []string
 	if !caller.FromTrunk && caller.Extension != "" {
@@ -71,7 +63,7 @@ func (r *callRouter) recordFor(ctx context.Context, caller sip.Caller, plan rout
 		if err != nil {
 			return nil, err
 		}
-		if rec || phones[caller.Phone] != "" {
+		if rec {
 			out = append(out, caller.Extension)
 		}
 	}
@@ -82,7 +74,7 @@ func (r *callRouter) recordFor(ctx context.Context, caller sip.Caller, plan rout
 			}
 			ext := t.To
 			if t.Kind == routing.TargetPhone {
-				ext = phones[t.To]
+				ext = rp.phones[t.To]
 				if ext == "" {
 					continue
 				}
@@ -98,6 +90,25 @@ func (r *callRouter) recordFor(ctx context.Context, caller sip.Caller, plan rout
 		}
 	}
 	return out, nil
+}
+
+// recordingPhones are the phones with record_calls: their users by phone
+// name, and the users who have one.
+type recordingPhones struct {
+	phones map[string]string
+	users  map[string]bool
+}
+
+func (s routingSnapshots) recordingPhones(ctx context.Context) (recordingPhones, error) {
+	phones, err := s.db.Phones().RecordingPhones(ctx)
+	if err != nil {
+		return recordingPhones{}, err
+	}
+	users := make(map[string]bool, len(phones))
+	for _, ext := range phones {
+		users[ext] = true
+	}
+	return recordingPhones{phones: phones, users: users}, nil
 }
 
 func (r *callRouter) route(ctx context.Context, caller sip.Caller, dialled string, hops int) (routing.Plan, error) {

@@ -3,7 +3,6 @@ package switchboard
 import (
 	"context"
 	"os"
-	"sync"
 	"time"
 
 	"switchboard/ivr"
@@ -18,16 +17,16 @@ import (
 // (or hanging up, or no key) sends the caller to the user's voicemail, and
 // so does nobody answering.
 const (
-	screenNameMax      = 4 * time.Second
-	screenNameSilence  = 1500 * time.Millisecond
-	screenAnswerWait   = 6 * time.Second // for a key after the question
-	screenAnswerAsking = 2               // times the question is asked
+	screenNameMax     = 4 * time.Second
+	screenNameSilence = 1500 * time.Millisecond
+	screenAnswerWait  = 6 * time.Second // for a key after the question
 )
 
-// screening is what a screened call rings once the caller said their name.
+// screening is what a screened call rings once the caller said their name:
+// the user's plan, screening left out; To is the user, whose mailbox takes
+// the caller when they do not connect.
 type screening struct {
-	ext  string
-	plan *sip.DialRequest
+	plan sip.DialRequest
 }
 
 // screenIntro asks the caller's name and records it.
@@ -74,30 +73,19 @@ func (c *voiceCall) runScreening(ctx context.Context, call sip.AppCall) {
 		return
 	}
 
-	dctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-call.Ended():
-			cancel() // the caller hung up: every phone stops ringing
-		case <-dctx.Done():
-		}
-	}()
-	ringCtx, stopRing := context.WithCancel(dctx)
-	var ringing sync.WaitGroup
-	ringing.Go(func() { playRingback(ringCtx, c.sess) })
-	req := *c.screen.plan
+	p := c.startPlacing(ctx, call)
+	defer p.cancel()
+	req := c.screen.plan
 	req.Media = a.bridges.answered(c.mediaLeg, c.req)
-	res, err := a.dialer.Dial(dctx, req)
-	mailbox := c.screen.ext
+	res, err := a.dialer.Dial(p.ctx, req)
+	mailbox := c.screen.plan.To
 	switch {
 	case err != nil:
 		c.log.Error("screening: ring", "error", err)
 	case res.Session != nil:
 		run := res.Session.(*bridgeRun)
-		accepted := askCallee(dctx, run, name)
-		stopRing()
-		ringing.Wait()
+		accepted := a.askCallee(p.ctx, run, name)
+		p.stopRinging()
 		if accepted {
 			c.log.Info("screened call accepted")
 			run.Run(ctx, call)
@@ -108,15 +96,11 @@ func (c *voiceCall) runScreening(ctx context.Context, call sip.AppCall) {
 	case res.Voicemail != nil:
 		mailbox = res.Voicemail.To
 	}
-	stopRing()
-	ringing.Wait()
+	p.stopRinging()
 	if gone(call) {
 		return
 	}
-	dep := ivr.NewDeposit(a.store, ivr.DepositConfig{
-		Extension: mailbox, CallerNumber: callerNumber(c.req.Caller), CallerName: c.req.Caller.Name, ReceivedAt: a.now(),
-	})
-	err = a.runner.WithLogger(c.log).Run(ctx, dep, c.sess, t)
+	dep, err := c.leaveMessage(ctx, t, mailbox)
 	c.log.Info("screened call: voicemail", "mailbox", mailbox, "outcome", dep.Outcome().String(), "error", err)
 }
 
@@ -155,49 +139,17 @@ func (a *voiceApps) takeRecording(handle string) []int16 {
 
 // askCallee plays the answering phone who calls and waits for 1 (accept)
 // or 2 (voicemail); false also for a hang-up or no key.
-func askCallee(ctx context.Context, run *bridgeRun, name []int16) bool {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	go func() {
-		select {
-		case <-run.callee.Ended():
-			cancel() // no use asking on
-		case <-ctx.Done():
-		}
-	}()
-	sess := run.called.sess
-	for range screenAnswerAsking {
-		intro, err := promptSource("call-from")
+func (a *voiceApps) askCallee(ctx context.Context, run *bridgeRun, name []int16) bool {
+	question := func() (media.Source, error) {
+		intro, err := a.runner.Prompts("call-from")
 		if err != nil {
-			return false
+			return nil, err
 		}
-		options, err := promptSource("screen-accept", "screen-voicemail")
+		options, err := a.runner.Prompts("screen-accept", "screen-voicemail")
 		if err != nil {
-			return false
+			return nil, err
 		}
-		d, err := sess.PlayUntilDigit(ctx, media.Concat(intro, media.PCM(name), media.Silence(300*time.Millisecond), options))
-		if err != nil {
-			return false
-		}
-		if d.Digit == 0 {
-			wait := time.NewTimer(screenAnswerWait)
-			select {
-			case d = <-sess.DTMF():
-			case <-wait.C:
-			case <-run.callee.Ended():
-			case <-ctx.Done():
-			}
-			wait.Stop()
-		}
-		switch d.Digit {
-		case '1':
-			return true
-		case '2':
-			return false
-		}
-		if gone(run.callee) || ctx.Err() != nil {
-			return false
-		}
+		return media.Concat(intro, media.PCM(name), media.Silence(300*time.Millisecond), options), nil
 	}
-	return false
+	return run.ask(ctx, question, "12", screenAnswerWait) == '1'
 }

@@ -96,7 +96,7 @@ func (a *voiceApps) Accept(ctx context.Context, req sip.AppRequest) (sip.AppSess
 		})
 		c.app = c.deposit
 	case routing.TargetScreening:
-		c.screen = &screening{ext: req.Target.To, plan: &sip.DialRequest{Caller: req.Caller, To: req.Target.To, Plan: req.Plan}}
+		c.screen = &screening{plan: sip.DialRequest{Caller: req.Caller, To: req.Target.To, Plan: req.Plan}}
 	case routing.TargetDirectory:
 		if c.app, err = a.directory(ctx); err != nil {
 			leg.Close()

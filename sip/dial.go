@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	gosip "github.com/emiago/sipgo/sip"
@@ -84,9 +83,6 @@ func (s *Server) Dial(ctx context.Context, req DialRequest) (DialResult, error) 
 		outcome = outcomeVoicemail
 		c.entry.end()
 	default:
-		if code == 0 || code == 200 {
-			res.Code = up.final()
-		}
 		c.entry.end()
 	}
 	s.proxy.metrics.callsBy[outcome].Inc()
@@ -156,32 +152,12 @@ func (c *call) dialed() (string, int) {
 }
 
 // dialUpstream stands for the caller of a placed call: the application
-// that answered them. Its answers are only kept; done is the Dial's
-// context.
+// that answered them, which learns the outcome from Dial's result; done is
+// Dial's context.
 type dialUpstream struct {
 	done <-chan struct{}
-
-	mu   sync.Mutex // guards code
-	code int
 }
 
 func (u *dialUpstream) OnCancel(gosip.FnTxCancel) bool { return true }
 func (u *dialUpstream) Done() <-chan struct{}          { return u.done }
-
-func (u *dialUpstream) Respond(res *gosip.Response) error {
-	if res.StatusCode >= 200 {
-		u.mu.Lock()
-		u.code = res.StatusCode
-		u.mu.Unlock()
-	}
-	return nil
-}
-
-func (u *dialUpstream) final() int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	if u.code == 0 {
-		return 487
-	}
-	return u.code
-}
+func (u *dialUpstream) Respond(*gosip.Response) error  { return nil }

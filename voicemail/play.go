@@ -165,3 +165,17 @@ func (c *callRun) source(ctx context.Context, it ivr.Item) (media.Source, error)
 	}
 	return nil, fmt.Errorf("item of kind %v", it.Kind)
 }
+
+// Prompts is the named prompts back to back, from the runner's decoded
+// prompts, for playing outside an application.
+func (r *Runner) Prompts(names ...string) (media.Source, error) {
+	srcs := make([]media.Source, len(names))
+	for i, n := range names {
+		pcm, err := r.prompts.get(n)
+		if err != nil {
+			return nil, fmt.Errorf("prompt %q: %w", n, err)
+		}
+		srcs[i] = media.PCM(pcm)
+	}
+	return media.Concat(srcs...), nil
+}
