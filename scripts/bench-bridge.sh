@@ -46,21 +46,11 @@ CALLER=4 CALLEE=5 PASS=benchpass # phone names and extensions: the prefix and th
 LOSS_MAX=0.1                     # per cent
 mkdir -p "$WORK"
 say() { echo "bench-bridge: $*" >&2; }
-command -v sipp >/dev/null || { say "sipp is missing (apt-get install sip-tester)"; exit 1; }
-for p in "$PORT" "$UAS_PORT" "$UAC_PORT"; do
-  if ss -lun 2>/dev/null | awk '{print $4}' | grep -q ":$p\$"; then
-    say "udp port $p is in use (PORT, UAS_PORT, UAC_PORT pick others)"; exit 1
-  fi
-done
-max_step=0; for l in $STEPS; do [ "$l" -gt "$max_step" ] && max_step=$l; done
-rtp_lo=${RTP_PORTS%-*} rtp_hi=${RTP_PORTS#*-}
-# Two legs a call, each on an even port of the range.
-if [ $(((rtp_hi - rtp_lo) / 2)) -lt $((2 * max_step)) ]; then say "RTP_PORTS $RTP_PORTS holds fewer than $((2 * max_step)) ports"; exit 1; fi
-# Every call holds two sockets in the server and two (RTP, RTCP) in each sipp.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((2 * max_step + 256)) ]; then
-  say "open files limit $(ulimit -n) is too low for $max_step calls"; exit 1
-fi
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
+# Two legs a call, each on an even port of the range; every call holds two
+# sockets in the server and two (RTP, RTCP) in each sipp.
+bench_checks $((2 * max_step)) $((2 * max_step + 256)) "$PORT" "$UAS_PORT" "$UAC_PORT"
 
 BIN=${BIN:-bin/switchboard} # another binary to measure, e.g. an older build
 [ "$BIN" != bin/switchboard ] || make -s build
@@ -89,35 +79,7 @@ awk -v n="$N" -v w="$w" -v up="$CALLER" -v cp="$CALLEE" -v pp="$PASS" 'BEGIN { p
 go run ./scripts/benchtone -o "$WORK/bridge-tone.ulaw"
 
 db="$WORK/br-run.db" data="$WORK/br-data"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$data"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-trap 'say "stopped by a failure at line $LINENO"' ERR
-# Whatever hangs, the run ends: steps stop at BUDGET, everything at twice it.
-deadline=$((2 * BUDGET))
-( end=$((SECONDS + deadline)); while [ "$SECONDS" -lt "$end" ]; do sleep 1; done
-  say "still running after $deadline s, stopping"; kill -TERM $$ ) 2>/dev/null &
-pids+=($!)
-
-# A fresh copy of the users: bindings a former run left would fork calls to
-# a dead contact.
-rm -rf "$data" "$db" "$db-wal" "$db-shm"
-cp "$users_db" "$db"
-if [ -f "$users_db-wal" ]; then cp "$users_db-wal" "$db-wal"; fi
-# shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
-timeout -k 5 "$deadline" "$BIN" serve --db "$db" --data-dir "$data" --sip "127.0.0.1:$PORT" --http "$HTTP" \
-  --domain 127.0.0.1 --admin-token bench --keepalive 0 --log-level warn --rtp-ports "$RTP_PORTS" \
-  --media-address 127.0.0.1 --max-call-setups $((max_step + 100)) ${DEBUG_ADDR:+--debug-addr $DEBUG_ADDR} \
-  ${SERVER_ARGS:-} >"$WORK/br-server.out" 2>"$WORK/br-server.log" &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-spid=$(pgrep -P "${pids[-1]}" | head -1 || true)
-[ -n "$spid" ] || { say "the server did not start, see $WORK/br-server.log"; exit 1; }
+bench_start_server br
 
 # The callees' phones: one sipp UAS answering every call, for the whole run.
 ( cd "$WORK" && exec timeout -k 5 "$deadline" sipp -sf "$OLDPWD/testdata/sipp/bridge_load_uas.xml" \
@@ -136,7 +98,6 @@ reg_ok=$(awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "SuccessfulCal
 [ "$reg_ok" -ge "$N" ] || { say "only $reg_ok of $N callee phones registered, see $WORK/br-register.out"; exit 1; }
 uas_pid=$(pgrep -x sipp -P "$uas_sub" 2>/dev/null || pgrep -f -- "-p $UAS_PORT " | tail -1 || true)
 
-hz=$(getconf CLK_TCK)
 # "active relayed lost transcoded heap_bytes goroutines" (/metrics needs no
 # token).
 snap_metrics() {
@@ -157,30 +118,11 @@ uas_failed() {
   awk -F';' 'NR == 1 { for (i = 1; i <= NF; i++) if ($i == "FailedCall(C)") f = i; next } NF > 1 { n = $f } END { print n + 0 }' \
     "$WORK/br-uas-stat.csv" 2>/dev/null || echo 0
 }
-# "pid ticks" (utime + stime) of every process.
-ticks() {
-  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '{ l = $0; p = $1; sub(/^.*\) /, "", l); split(l, a, " "); printf "%s %.0f\n", p, a[12] + a[13] }'
-}
 # "busy softirq steal" ticks of the whole machine, every core. Busy is user,
 # system, interrupts, softirq (much of the loopback's packet delivery, which
 # no process is charged with) and steal (a virtual machine's host running
 # something else); it also holds the processes too short-lived for ticks.
 cpu_stat() { awk '$1 == "cpu" { printf "%.0f %.0f %.0f\n", $2 + $3 + $4 + $7 + $8 + $9, $8, $9 }' /proc/stat; }
-rss_kb() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$spid/status"; }
-# "inode port drops" of the sockets that dropped datagrams on a full
-# receive buffer: the server's RTP and SIP sockets and the sipps' SIP
-# sockets (not the sipps' RTP sockets, which sipp drains without a look).
-# A socket's count goes with it: the sampler notes them every second and a
-# step takes each socket's highest, less what it had at the step's start.
-socket_drops() {
-  awk -v lo="$rtp_lo" -v hi="$rtp_hi" -v sip="$PORT" -v uas="$UAS_PORT" -v uac="$UAC_PORT" '
-    function hex(s, i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return n }
-    NR > 1 && $NF > 0 { split($2, a, ":"); p = hex(a[2]); if (p >= lo && p <= hi || p == sip || p == uas || p == uac) print $10, p, $NF }' \
-    /proc/net/udp 2>/dev/null || true
-}
-now() { date +%s.%N; }
-at() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
-sleep_until() { sleep "$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')"; }
 
 rss0=$(rss_kb VmRSS)
 read -r _ _ _ _ heap0 gor0 <<<"$(snap_metrics)"
@@ -201,7 +143,7 @@ for L in $STEPS; do
   fi
   label="br-$L"
   rm -f "$WORK/$label-stat.csv" "$WORK/$label-drops.txt"
-  socket_drops >"$WORK/$label-drops0.txt"
+  socket_drops "$PORT" "$UAS_PORT" "$UAC_PORT" >"$WORK/$label-drops0.txt"
   read -r _ rel0 lost0 tr0 _ _ <<<"$(snap_metrics)"
   filed0=$(filed_count) ufail0=$(uas_failed)
   t0=$(now)
@@ -215,7 +157,7 @@ for L in $STEPS; do
   sipp_sub=$!
   pids+=("$sipp_sub")
   # The bridges up and the sockets' drops, every second.
-  ( while :; do snap_metrics | awk '{ print $1 }' || true; socket_drops >>"$WORK/$label-drops.txt"; sleep 1; done ) \
+  ( while :; do snap_metrics | awk '{ print $1 }' || true; socket_drops "$PORT" "$UAS_PORT" "$UAC_PORT" >>"$WORK/$label-drops.txt"; sleep 1; done ) \
     >"$WORK/$label-active.txt" 2>/dev/null &
   sampler=$!
   pids+=("$sampler")

@@ -38,20 +38,11 @@ PREFIX=3 PASS=benchpass # phone names and extensions: 3 and the zero-padded inde
 LOSS_MAX=0.1            # per cent
 mkdir -p "$WORK"
 say() { echo "bench-voicemail: $*" >&2; }
-command -v sipp >/dev/null || { say "sipp is missing (apt-get install sip-tester)"; exit 1; }
-for p in "$PORT" "$UAC_PORT"; do
-  if ss -lun 2>/dev/null | awk '{print $4}' | grep -q ":$p\$"; then
-    say "udp port $p is in use (PORT, UAC_PORT pick others)"; exit 1
-  fi
-done
-max_step=0; for l in $STEPS; do [ "$l" -gt "$max_step" ] && max_step=$l; done
-rtp_lo=${RTP_PORTS%-*} rtp_hi=${RTP_PORTS#*-}
-if [ $(((rtp_hi - rtp_lo) / 2)) -lt "$max_step" ]; then say "RTP_PORTS $RTP_PORTS holds fewer than $max_step ports"; exit 1; fi
-# Every call holds a socket on either side, and sipp an RTP socket.
-ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt $((2 * max_step + 256)) ]; then
-  say "open files limit $(ulimit -n) is too low for $max_step calls"; exit 1
-fi
+# shellcheck source=scripts/bench-lib.sh
+. scripts/bench-lib.sh
+# Every call holds an RTP port, a socket on either side, and sipp an RTP
+# socket.
+bench_checks "$max_step" $((2 * max_step + 256)) "$PORT" "$UAC_PORT"
 
 BIN=${BIN:-bin/switchboard} # another binary to measure, e.g. an older build
 [ "$BIN" != bin/switchboard ] || make -s build
@@ -70,35 +61,8 @@ awk -v n="$N" -v w="$w" -v up="$PREFIX" -v pp="$PASS" 'BEGIN { print "SEQUENTIAL
 go run ./scripts/benchtone -o "$WORK/voicemail-tone.ulaw"
 
 db="$WORK/vm-run.db" data="$WORK/vm-data"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  rm -rf "$data"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-trap 'say "stopped by a failure at line $LINENO"' ERR
-# Whatever hangs, the run ends: steps stop at BUDGET, everything at twice it.
-deadline=$((2 * BUDGET))
-( end=$((SECONDS + deadline)); while [ "$SECONDS" -lt "$end" ]; do sleep 1; done
-  say "still running after $deadline s, stopping"; kill -TERM $$ ) 2>/dev/null &
-pids+=($!)
+bench_start_server vm
 
-rm -rf "$data" "$db" "$db-wal" "$db-shm"
-cp "$users_db" "$db"
-if [ -f "$users_db-wal" ]; then cp "$users_db-wal" "$db-wal"; fi
-# shellcheck disable=SC2086 # SERVER_ARGS is a list of flags
-timeout -k 5 "$deadline" "$BIN" serve --db "$db" --data-dir "$data" --sip "127.0.0.1:$PORT" --http "$HTTP" \
-  --domain 127.0.0.1 --admin-token bench --keepalive 0 --log-level warn --rtp-ports "$RTP_PORTS" \
-  --media-address 127.0.0.1 --max-call-setups $((max_step + 100)) ${DEBUG_ADDR:+--debug-addr $DEBUG_ADDR} \
-  ${SERVER_ARGS:-} >"$WORK/vm-server.out" 2>"$WORK/vm-server.log" &
-pids+=($!)
-for _ in $(seq 100); do curl -sf "http://$HTTP/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-spid=$(pgrep -P "${pids[-1]}" | head -1 || true)
-[ -n "$spid" ] || { say "the server did not start, see $WORK/vm-server.log"; exit 1; }
-
-hz=$(getconf CLK_TCK)
 # "active received sent lost late filed other_outcomes heap_bytes goroutines"
 # (/metrics needs no token).
 snap_metrics() {
@@ -114,23 +78,6 @@ snap_metrics() {
     $1 == "go_goroutines" { gor = $2 }
     END { printf "%.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f %.0f\n", a, rx, tx, lost, late, filed, other, heap, gor }'
 }
-# "pid ticks" (utime + stime) of every process.
-ticks() {
-  { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '{ l = $0; p = $1; sub(/^.*\) /, "", l); split(l, a, " "); printf "%s %.0f\n", p, a[12] + a[13] }'
-}
-rss_kb() { awk -v k="$1" '$1 == k":" { print $2 }' "/proc/$spid/status"; }
-# "inode port drops" of the sockets that dropped datagrams on a full
-# receive buffer: the server's RTP and SIP sockets and sipp's SIP socket. A
-# socket's count goes with it: the sampler notes them every second and a
-# step takes each socket's highest, less what it had at the step's start.
-socket_drops() {
-  awk -v lo="$rtp_lo" -v hi="$rtp_hi" -v sip="$PORT" -v uac="$UAC_PORT" '
-    function hex(s, i, n) { n = 0; for (i = 1; i <= length(s); i++) n = n * 16 + index("0123456789ABCDEF", substr(s, i, 1)) - 1; return n }
-    NR > 1 && $NF > 0 { split($2, a, ":"); p = hex(a[2]); if (p >= lo && p <= hi || p == sip || p == uac) print $10, p, $NF }' /proc/net/udp 2>/dev/null || true
-}
-now() { date +%s.%N; }
-at() { awk -v t="$1" -v d="$2" 'BEGIN { printf "%.3f", t + d }'; }
-sleep_until() { sleep "$(awk -v t="$1" -v n="$(now)" 'BEGIN { d = t - n; printf "%.3f", (d > 0 ? d : 0) }')"; }
 
 rss0=$(rss_kb VmRSS)
 echo "Concurrent voicemail deposits: $N users; the calls of a step start at $RATE a second, each records until"
@@ -149,7 +96,7 @@ for L in $STEPS; do
   fi
   label="vm-$L"
   rm -f "$WORK/$label-stat.csv" "$WORK/$label-drops.txt"
-  socket_drops >"$WORK/$label-drops0.txt"
+  socket_drops "$PORT" "$UAC_PORT" >"$WORK/$label-drops0.txt"
   read -r _ rx0 tx0 lost0 late0 filed0 other0 _ _ <<<"$(snap_metrics)"
   t0=$(now)
   ( cd "$WORK" && exec timeout -k 5 $((ramp + hold + 90)) sipp "127.0.0.1:$PORT" \
@@ -162,7 +109,7 @@ for L in $STEPS; do
   sipp_sub=$!
   pids+=("$sipp_sub")
   # The calls in progress and the RTP sockets' drops, every second.
-  ( while :; do snap_metrics | awk '{ print $1 }' || true; socket_drops >>"$WORK/$label-drops.txt"; sleep 1; done ) \
+  ( while :; do snap_metrics | awk '{ print $1 }' || true; socket_drops "$PORT" "$UAC_PORT" >>"$WORK/$label-drops.txt"; sleep 1; done ) \
     >"$WORK/$label-active.txt" 2>/dev/null &
   sampler=$!
   pids+=("$sampler")
